@@ -1,0 +1,198 @@
+"""The `ragbot` command line: parse arguments, call the core, format its results.
+
+Settings are built once here and passed down. Every RagbotError becomes one line on stderr and its
+exit code (2 bad input or settings, 1 runtime failure). Heavy libraries are imported inside the
+commands that need them, so `ragbot --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+log = logging.getLogger("ragbot")
+
+
+class RagbotGroup(click.Group):
+    """Turns the core's typed errors into a message and an exit code, once for every command."""
+
+    def invoke(self, ctx: click.Context):
+        from retrieval.errors import RagbotError
+
+        try:
+            return super().invoke(ctx)
+        except RagbotError as exc:
+            log.debug("command failed", exc_info=True)
+            click.echo(f"ragbot: {exc}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
+
+@click.group(cls=RagbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ragbot")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Ask questions about your documents; every answer cites exact quotes."""
+    from dotenv import load_dotenv
+
+    from retrieval.settings import load_settings
+
+    load_dotenv(".env", override=False)  # provider keys (OPENAI_API_KEY, ...) reach litellm this way
+    settings = load_settings()
+    logging.basicConfig(
+        stream=sys.stderr, level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = settings
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _progress():
+    """A progress bar on stderr for embedding, as a callback (done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=_stderr_console(), transient=True,
+    )
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            if total == 0:
+                return
+            bar.start()
+            task = bar.add_task("embed", total=total)
+        bar.update(task, completed=done)
+        if done >= total:
+            bar.stop()
+
+    return update
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Drop the collection and rebuild it from PATHS.")
+@click.pass_obj
+def ingest(settings, paths: tuple[Path, ...], rebuild: bool) -> None:
+    """Sync documents (.txt, .md, .html files or folders; default: seeds/) into the store."""
+    from retrieval.ingest import ingest as run_ingest
+
+    report = run_ingest(settings, list(paths) or None, rebuild=rebuild, progress=_progress())
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped}: not a .txt, .md or .html file", err=True)
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.pass_obj
+def sources(settings) -> None:
+    """List the ingested documents with their passage counts."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from retrieval.index import Index
+
+    index = Index.open(settings)
+    docs = index.catalog.documents()
+    if not docs:
+        click.echo("The store is empty: run `ragbot ingest`.")
+        return
+    table = Table("source", "title", "passages", "ingested (UTC)")
+    for d in docs:
+        table.add_row(d.source, d.title, str(d.passages), d.ingested_at)
+    Console().print(table)
+
+
+def _engine(settings):
+    from retrieval.answer import Engine
+    from retrieval.ingest import open_index
+
+    return Engine(settings, open_index(settings, progress=_progress()))
+
+
+def _answer_lines(engine, lines, *, as_json: bool, k: int | None, conversation: bool) -> int:
+    """`ask -`: one question per line, one result per line, in order. Returns the exit code."""
+    from retrieval.errors import RagbotError
+    from retrieval.schema import Turn
+
+    from .render import answer_view
+
+    console = None if as_json else _stdout_console()
+    history: list[Turn] = []
+    code = 0
+    for raw in lines:
+        question = raw.rstrip("\r\n")
+        if conversation and not question.strip():
+            history = []
+            continue
+        try:
+            answer = engine.answer(question, history, k=k)
+        except RagbotError as exc:
+            code = max(code, exc.exit_code)
+            if as_json:
+                click.echo(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
+            else:
+                click.echo(f"ragbot: {exc}", err=True)
+            continue
+        if conversation:
+            history.append(Turn(question, answer.answer))
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            console.print(answer_view(answer))
+    return code
+
+
+def _stdout_console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object (schema v1).")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
+@click.option("--conversation", is_flag=True, help="With '-': the lines form one conversation; a blank line starts a new one.")
+@click.pass_obj
+def ask(settings, question: str, as_json: bool, k: int | None, conversation: bool) -> None:
+    """Answer QUESTION (or, with '-', one question per line of stdin)."""
+    from retrieval.answer import clean_question
+
+    if question == "-":
+        engine = _engine(settings)
+        raise click.exceptions.Exit(_answer_lines(engine, sys.stdin, as_json=as_json, k=k, conversation=conversation))
+    clean_question(question)  # bad input fails before the store is touched
+    engine = _engine(settings)
+    answer = engine.answer(question, k=k)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        from .render import answer_view
+
+        _stdout_console().print(answer_view(answer))
+
+
+@cli.command()
+@click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
+@click.pass_obj
+def chat(settings, k: int | None) -> None:
+    """Chat about the documents: follow-up questions, /sources, /reset, quit."""
+    from .chat import run_chat
+
+    run_chat(_engine(settings), k=k)
+
+
+def main() -> None:
+    cli(prog_name="ragbot")

@@ -1,0 +1,1 @@
+"""Discord cogs, one per file, each ending in `async def setup(bot)`."""

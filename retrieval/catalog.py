@@ -1,0 +1,208 @@
+"""The catalog: every passage's text, which passages are live, and a BM25 index over them.
+
+One SQLite file (WAL mode) beside the local Chroma store. It holds
+- `passages`: id, source, title, paragraph, offsets, text and a `live` flag;
+- `fts`: an FTS5 index over passage text (Porter stemming), ranked with FTS5's built-in `bm25()`;
+- `documents`: the current version (content hash) of each ingested source.
+It is persistent and updated incrementally, so nothing is rebuilt at start or per query.
+
+Visibility is what makes re-ingest safe while others read: new passages are staged (not live),
+then one transaction makes the new set live and the old set not live, and only then are old rows
+purged. A reader's single query sees each document entirely old or entirely new.
+Does not hold vectors (Chroma does).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import StoreError
+from .schema import Passage
+
+SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS passages(
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, title TEXT NOT NULL,
+    paragraph INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    live INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS passages_source ON passages(source, live);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    text, content='passages', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
+    INSERT INTO fts(rowid, text) VALUES (new.rowid, new.text); END;
+CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
+    INSERT INTO fts(fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
+CREATE TABLE IF NOT EXISTS documents(
+    source TEXT PRIMARY KEY, title TEXT NOT NULL, doc_hash TEXT NOT NULL, passages INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL);
+"""
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers him his how i if in into is it its itself just me more most my
+    no nor not of off on once only or other our out over own same she should so some such than that
+    the their them then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours article say says said
+    tell according""".split()
+)
+
+
+def terms(text: str) -> list[str]:
+    """Content words of a query, lower-cased, in order, without stopwords."""
+    return [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    source: str
+    title: str
+    doc_hash: str
+    passages: int
+    ingested_at: str
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the catalog {path}: {exc}. Run `ragbot ingest --rebuild`.") from exc
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _rows(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"the catalog {self.path} cannot be read: {exc}. Run `ragbot ingest --rebuild`.") from exc
+
+    # -- metadata ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._rows("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- writing ----------------------------------------------------------------------------
+    def stage(self, passages: Sequence[Passage]) -> None:
+        """Insert passages as not live (already known ids are left as they are)."""
+        with self._lock, self._tx():
+            self._db.executemany(
+                'INSERT OR IGNORE INTO passages(id, source, title, paragraph, start, "end", text, live) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                [(p.id, p.source, p.title, p.paragraph, p.start, p.end, p.text) for p in passages],
+            )
+
+    def publish(self, source: str, title: str, doc_hash: str, ids: Sequence[str]) -> list[str]:
+        """Make exactly `ids` the live passages of `source`, atomically; return the replaced ids."""
+        keep = set(ids)
+        with self._lock, self._tx():
+            old = {r[0] for r in self._db.execute("SELECT id FROM passages WHERE source = ?", (source,))}
+            stale = sorted(old - keep)
+            self._db.executemany("UPDATE passages SET live = 0 WHERE id = ?", [(i,) for i in stale])
+            self._db.executemany("UPDATE passages SET live = 1 WHERE id = ?", [(i,) for i in keep])
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
+                (source, title, doc_hash, len(keep), datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+        return stale
+
+    def retire(self, source: str) -> list[str]:
+        """Hide every passage of `source` and forget the document; return its passage ids."""
+        with self._lock, self._tx():
+            ids = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE source = ?", (source,))]
+            self._db.execute("UPDATE passages SET live = 0 WHERE source = ?", (source,))
+            self._db.execute("DELETE FROM documents WHERE source = ?", (source,))
+        return ids
+
+    def purge(self, ids: Sequence[str]) -> None:
+        """Delete rows that are not live (live rows are never purged)."""
+        with self._lock, self._tx():
+            self._db.executemany("DELETE FROM passages WHERE id = ? AND live = 0", [(i,) for i in ids])
+
+    def _tx(self):
+        db = self._db
+
+        class _Tx:
+            def __enter__(self):
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, exc, tb):
+                db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+                return False
+
+        return _Tx()
+
+    # -- reading ----------------------------------------------------------------------------
+    def document(self, source: str) -> DocumentInfo | None:
+        rows = self._rows("SELECT * FROM documents WHERE source = ?", (source,))
+        return DocumentInfo(*rows[0]) if rows else None
+
+    def documents(self) -> list[DocumentInfo]:
+        return [DocumentInfo(*r) for r in self._rows("SELECT * FROM documents ORDER BY source")]
+
+    def live_ids(self, source: str) -> set[str]:
+        return {r[0] for r in self._rows("SELECT id FROM passages WHERE source = ? AND live = 1", (source,))}
+
+    def live_count(self) -> int:
+        return self._rows("SELECT count(*) FROM passages WHERE live = 1")[0][0]
+
+    def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
+        """The live passages among `ids`."""
+        out: dict[str, Passage] = {}
+        for b in range(0, len(ids), 500):
+            chunk = list(ids[b : b + 500])
+            marks = ",".join("?" * len(chunk))
+            for r in self._rows(
+                f'SELECT id, source, title, paragraph, start, "end", text FROM passages '
+                f"WHERE live = 1 AND id IN ({marks})",
+                chunk,
+            ):
+                out[r[0]] = Passage(*r)
+        return out
+
+    def neighbours(self, passage: Passage) -> list[Passage]:
+        """Live passages of the same paragraph, in order."""
+        rows = self._rows(
+            'SELECT id, source, title, paragraph, start, "end", text FROM passages '
+            "WHERE source = ? AND paragraph = ? AND live = 1 ORDER BY start",
+            (passage.source, passage.paragraph),
+        )
+        return [Passage(*r) for r in rows]
+
+    def search(self, query: str, k: int) -> list[tuple[Passage, float]]:
+        """BM25 over live passages: (passage, score > 0, higher is better), best first."""
+        words = terms(query)
+        if not words:
+            return []
+        match = " OR ".join('"' + w.replace('"', "") + '"' for w in dict.fromkeys(words))
+        rows = self._rows(
+            'SELECT p.id, p.source, p.title, p.paragraph, p.start, p."end", p.text, -bm25(fts) AS s '
+            "FROM fts JOIN passages p ON p.rowid = fts.rowid "
+            "WHERE fts MATCH ? AND p.live = 1 ORDER BY bm25(fts) LIMIT ?",
+            (match, k),
+        )
+        return [(Passage(*r[:7]), float(r[7])) for r in rows]
+
+    def doc_freq(self, words: Sequence[str]) -> dict[str, int]:
+        """How many passages contain each word (after FTS5's stemming)."""
+        out = {}
+        for w in dict.fromkeys(words):
+            phrase = '"' + w.replace('"', "") + '"'
+            out[w] = self._rows("SELECT count(*) FROM fts WHERE fts MATCH ?", (phrase,))[0][0]
+        return out

@@ -1,0 +1,40 @@
+"""Typed errors of the core. Each message says what happened and what the user can do about it.
+
+Front-ends turn these into a user message once (CLI: exit code; Discord: an ephemeral reply).
+"""
+
+
+class RagbotError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(RagbotError):
+    """The question or a path given by the user is not acceptable."""
+
+    exit_code = 2
+
+
+class ConfigError(RagbotError):
+    """A setting is missing or invalid."""
+
+    exit_code = 2
+
+
+class StoreError(RagbotError):
+    """The vector store cannot be opened, read or written."""
+
+    exit_code = 1
+
+
+class EmbeddingError(RagbotError):
+    """The embedding model is missing or cannot run."""
+
+    exit_code = 1
+
+
+class LLMError(RagbotError):
+    """Every configured language model failed (the caller falls back to extractive answers)."""
+
+    exit_code = 1

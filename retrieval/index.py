@@ -1,0 +1,63 @@
+"""The index a question is answered from: the embedder, the Chroma vectors and the catalog.
+
+Opened once per process and shared (thread-safe). `Index.open(settings, create=False)` fails with
+a StoreError that says what to run when there is nothing to open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog
+from .embed import OnnxEmbeddings
+from .errors import StoreError
+from .settings import Settings
+from .store import VectorStore
+
+
+def catalog_path(settings: Settings) -> Path:
+    """Local store: beside Chroma's files. Server: a local cache named after server + collection."""
+    if settings.chroma_host:
+        from platformdirs import user_cache_dir
+
+        key = hashlib.sha1(f"{settings.chroma_host}:{settings.chroma_port}".encode()).hexdigest()[:12]
+        return Path(user_cache_dir("ragbot")) / "catalogs" / f"{key}-{settings.collection}.sqlite3"
+    return settings.chroma_path / f"{settings.collection}.catalog.sqlite3"
+
+
+@dataclass
+class Index:
+    settings: Settings
+    embedder: OnnxEmbeddings
+    vectors: VectorStore
+    catalog: Catalog
+
+    @classmethod
+    def open(cls, settings: Settings, *, create: bool = False, embedder: OnnxEmbeddings | None = None) -> Index:
+        embedder = embedder or OnnxEmbeddings(settings.embedding_model)
+        path = catalog_path(settings)
+        if not create and not settings.chroma_host and not path.exists():
+            raise StoreError(f"no ragbot store at {settings.chroma_path}: run `ragbot ingest` first")
+        vectors = VectorStore.open(settings, embedder, create=create)
+        catalog = Catalog(path)
+        model = catalog.get_meta("embedding_model")
+        if model is None:
+            catalog.set_meta("embedding_model", embedder.name)
+        elif model != embedder.name:
+            raise StoreError(
+                f"the store was built with the embedding model {model!r}, not {embedder.name!r}: "
+                "run `ragbot ingest --rebuild`"
+            )
+        return cls(settings, embedder, vectors, catalog)
+
+    @staticmethod
+    def drop(settings: Settings) -> None:
+        VectorStore.drop(settings)
+        path = catalog_path(settings)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.catalog.close()

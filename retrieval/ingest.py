@@ -1,0 +1,139 @@
+"""Ingest: load -> split -> embed -> store, as a sync of the given paths.
+
+For each file under the given paths: unchanged documents write nothing; changed ones get their new
+passages embedded and written first, then made live in one step, then the old passages deleted;
+documents that disappeared from a given folder are removed. Other documents are untouched.
+Passage ids are stable (source + offsets + text hash), so unchanged passages are never re-embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .index import Index
+from .load import display_path, find_files, load
+from .settings import Settings
+from .split import split
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (passages embedded so far, passages to embed)
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    added: int = 0
+    removed: int = 0
+    embedded: int = 0
+    deleted: int = 0
+    skipped: list[str] = field(default_factory=list)
+    passages: int = 0
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.files} file(s): {self.added} new, {self.updated} changed, {self.unchanged} unchanged, "
+            f"{self.removed} removed",
+            f"{self.embedded} passage(s) embedded, {self.deleted} deleted, {self.passages} live in the store",
+        ]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} file(s) skipped (not .txt/.md/.html)")
+        return "; ".join(parts)
+
+
+def _under(source: str, root: str) -> bool:
+    return source == root or source.startswith(root.rstrip("/") + "/")
+
+
+def ingest(
+    settings: Settings,
+    paths: Sequence[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    index: Index | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Sync `paths` (default: the seeds folder) into the store and report what changed."""
+    paths = list(paths) if paths else [settings.seeds_dir]
+    files, skipped = find_files(paths)  # raises InputError on a missing path before touching the store
+    if rebuild:
+        if index is not None:
+            index.close()
+        Index.drop(settings)
+        index = None
+    index = index or Index.open(settings, create=True)
+    report = IngestReport(files=len(files), skipped=[display_path(p) for p in skipped])
+    for p in skipped:
+        log.warning("skipped %s: not a .txt, .md or .html file", display_path(p))
+
+    docs = [load(f) for f in files]
+    plans = []
+    for doc in docs:
+        doc_hash = hashlib.sha1(doc.text.encode("utf-8")).hexdigest()
+        passages = split(doc)
+        ids = [p.id for p in passages]
+        current = index.catalog.document(doc.source)
+        if current and current.doc_hash == doc_hash and index.catalog.live_ids(doc.source) == set(ids):
+            missing = set(ids) - index.vectors.existing(ids)
+            if not missing:
+                report.unchanged += 1
+                continue
+        plans.append((doc, doc_hash, passages, current is not None))
+
+    known = {}
+    for doc, _, passages, _ in plans:
+        ids = [p.id for p in passages]
+        known[doc.source] = index.vectors.existing(ids)
+    to_embed = [p for doc, _, passages, _ in plans for p in passages if p.id not in known[doc.source]]
+    total = len(to_embed)
+    if progress:
+        progress(0, total)
+    done = 0
+    step = 256
+    for b in range(0, total, step):
+        batch = to_embed[b : b + step]
+        vectors = index.embedder.embed_array([p.text for p in batch])
+        index.vectors.upsert(batch, vectors)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    report.embedded = total
+
+    for doc, doc_hash, passages, existed in plans:
+        index.catalog.stage(passages)
+        stale = index.catalog.publish(doc.source, doc.title, doc_hash, [p.id for p in passages])
+        if stale:
+            index.vectors.delete(stale)
+            index.catalog.purge(stale)
+            report.deleted += len(stale)
+        if existed:
+            report.updated += 1
+        else:
+            report.added += 1
+
+    present = {d.source for d in docs}
+    roots = [display_path(p) for p in paths if p.is_dir()]
+    for info in index.catalog.documents():
+        if info.source not in present and any(_under(info.source, r) for r in roots):
+            ids = index.catalog.retire(info.source)
+            index.vectors.delete(ids)
+            index.catalog.purge(ids)
+            report.removed += 1
+            report.deleted += len(ids)
+    report.passages = index.catalog.live_count()
+    return report
+
+
+def open_index(settings: Settings, *, auto_ingest: bool = True, progress: Progress | None = None) -> Index:
+    """Open the store for answering; when it is empty and the seeds folder exists, ingest it first."""
+    index = Index.open(settings, create=auto_ingest)
+    if auto_ingest and index.catalog.live_count() == 0 and settings.seeds_dir.is_dir():
+        log.info("the store is empty: ingesting %s", settings.seeds_dir)
+        ingest(settings, [settings.seeds_dir], index=index, progress=progress)
+    return index

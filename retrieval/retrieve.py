@@ -1,0 +1,62 @@
+"""Hybrid retrieval: dense (Chroma, cosine) + lexical (FTS5 BM25), fused by reciprocal rank.
+
+Both lists are over-fetched, filtered to live passages (see catalog.py) and fused with RRF
+(k=60, Cormack et al. 2009). Each hit keeps its dense cosine similarity (fetched from Chroma for
+lexical-only hits) and its BM25 score, which sentence scoring uses next. `Hit.score` is the fused
+score divided by its maximum (first in both lists), so it lies in [0, 1].
+Does not rerank with a cross-encoder (none ships offline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index import Index
+from .schema import Hit
+
+RRF_K = 60
+FETCH_FACTOR = 4
+MIN_FETCH = 20
+
+
+@dataclass(frozen=True)
+class Query:
+    """What retrieval searches with: text for BM25 and a unit vector for the dense side."""
+
+    text: str
+    vector: np.ndarray
+
+
+def retrieve(index: Index, query: Query, k: int, strategy: str = "hybrid") -> list[Hit]:
+    fetch = max(k * FETCH_FACTOR, MIN_FETCH)
+    dense = index.vectors.query(query.vector, fetch) if strategy in ("hybrid", "dense") else []
+    lexical = index.catalog.search(query.text, fetch) if strategy in ("hybrid", "bm25") else []
+    wanted = list(dict.fromkeys([i for i, _ in dense] + [p.id for p, _ in lexical]))
+    live = index.catalog.passages(wanted)
+
+    fused: dict[str, float] = {}
+    dense_sim = {i: s for i, s in dense if i in live}
+    bm25 = {p.id: s for p, s in lexical if p.id in live}
+    for ranked in ([i for i, _ in dense if i in live], [p.id for p, _ in lexical if p.id in live]):
+        for rank, pid in enumerate(ranked, start=1):
+            fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
+    lists = sum(1 for ranked in (dense, lexical) if ranked) or 1
+    best = lists / (RRF_K + 1)
+    top = sorted(fused, key=lambda pid: (-fused[pid], pid))[:k]
+
+    missing = [pid for pid in top if pid not in dense_sim]
+    if missing and strategy != "bm25":
+        dense_sim.update(index.vectors.similarities(query.vector, missing))
+    max_bm25 = max(bm25.values(), default=0.0) or 1.0
+    return [
+        Hit(
+            passage=live[pid],
+            score=min(1.0, fused[pid] / best),
+            dense=max(0.0, dense_sim.get(pid, 0.0)),
+            lexical=bm25.get(pid, 0.0) / max_bm25,
+        )
+        for pid in top
+    ]
+

@@ -1,0 +1,119 @@
+"""Plain data passed between the core and its front-ends.
+
+Frozen dataclasses only; this module imports nothing of ours, so every layer can depend on it.
+Offsets (`start`, `end`) always index the source text as loaded (for `.html`, its extracted text),
+so `text[start:end] == quote` holds for every span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded source file: `source` as ingested, `text` the text offsets refer to."""
+
+    source: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk of a document, as stored; `id` is stable (source + offsets + text hash)."""
+
+    id: str
+    source: str
+    title: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its fused rank score (`score` in [0, 1], higher is better)."""
+
+    passage: Passage
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An exact quote: `quote == text_of(source)[start:end]`; `n` is the marker shown in answers."""
+
+    n: int
+    source: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    passage_id: str = ""
+    paragraph: int = 0
+
+
+@dataclass(frozen=True)
+class Span:
+    """The nearest passage when a question is not answerable (never a citation)."""
+
+    source: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    answerable: bool
+    mode: str = "extractive"
+    model: str | None = None
+    note: str | None = None
+    citations: tuple[Citation, ...] = ()
+    closest: Span | None = None
+    retrieved: tuple[Hit, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] | None = None
+    dropped_citations: int = 0
+    standalone_question: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `ragbot ask --json` object (see the answer JSON schema)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "question": self.question,
+            "answer": self.answer,
+            "answerable": self.answerable,
+            "mode": self.mode,
+            "model": self.model,
+            "note": self.note,
+            "citations": [
+                {k: v for k, v in asdict(c).items() if k in ("n", "source", "quote", "start", "end", "score")}
+                for c in self.citations
+            ],
+            "closest": asdict(self.closest) if self.closest else None,
+            "retrieved": [
+                {"source": h.passage.source, "start": h.passage.start, "end": h.passage.end, "score": h.score}
+                for h in self.retrieved
+            ],
+            "timings_ms": {k: round(self.timings_ms.get(k, 0.0), 3) for k in ("retrieve", "generate", "total")},
+            "usage": self.usage,
+            "dropped_citations": self.dropped_citations,
+        }

@@ -1,0 +1,106 @@
+"""ragbot's settings: one pydantic-settings object, built once at an entry point and passed down.
+
+Read from the environment and from `.env` in the working directory; keys without the `RAGBOT_`
+prefix are ignored here (provider keys such as `OPENAI_API_KEY` are left for litellm to read from
+the environment). Nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+BUNDLED_EMBEDDING_MODEL = "all-MiniLM-L6-v2-int8"
+_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
+
+# Calibrated on seeds/qa.jsonl with `ragbot eval --calibrate`: the evidence score (see
+# retrieval/extract.py) that best separates answerable from unanswerable questions.
+DEFAULT_REFUSAL_THRESHOLD = 0.35
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAGBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # answering
+    llm_model: str = Field("", description="litellm model string; empty = offline extractive answers")
+    llm_api_base: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    llm_api_key: SecretStr | None = Field(None, description="API key for llm_api_base (else provider env keys)")
+    llm_timeout: float = Field(60.0, gt=0, le=600, description="seconds for a whole LLM answer, retries included")
+    llm_fallbacks: str = Field("", description="comma-separated litellm model strings tried in order")
+    history_turns: int = Field(6, ge=0, le=50, description="earlier turns kept for follow-ups")
+    top_k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
+    refusal_threshold: float = Field(DEFAULT_REFUSAL_THRESHOLD, ge=0, le=1)
+
+    # storage
+    embedding_model: str = Field(BUNDLED_EMBEDDING_MODEL, description="bundled MiniLM or a folder with model.onnx + tokenizer.json")
+    chroma_path: Path = Field(Path(".ragbot/chroma"), description="local Chroma folder")
+    chroma_host: str | None = Field(None, description="Chroma server host; set = use the server")
+    chroma_port: int = Field(8000, ge=1, le=65535)
+    collection: str = Field("ragbot")
+    seeds_dir: Path = Field(Path("seeds"), description="what `ingest` reads when given no path")
+
+    # discord
+    discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN")
+    discord_guild_id: int | None = None
+    discord_message_content: bool = False
+    discord_dms: bool = True
+    discord_cooldown_s: float = Field(10.0, ge=0)
+    discord_max_concurrency: int = Field(4, ge=1, le=64)
+    discord_db_path: Path = Field(Path(".ragbot/discord.sqlite3"))
+
+    log_level: str = Field("WARNING")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, v: str) -> str:
+        if not _COLLECTION_RE.match(v) or ".." in v:
+            raise ValueError(
+                "must be 3-512 characters of letters, digits, '.', '_' or '-', starting and ending "
+                "with a letter or digit"
+            )
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return v
+
+    @field_validator("llm_model", "llm_fallbacks")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
+
+    @property
+    def fallback_models(self) -> list[str]:
+        return [m.strip() for m in self.llm_fallbacks.split(",") if m.strip()]
+
+
+def _env_name(loc: tuple) -> str:
+    name = str(loc[0]) if loc else "?"
+    field = Settings.model_fields.get(name)
+    if field is not None and field.validation_alias:
+        return str(field.validation_alias)
+    return name if name.isupper() else f"RAGBOT_{name.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment and `.env`; a bad value raises ConfigError naming it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_env_name(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid setting: {problems}") from None

@@ -1,0 +1,76 @@
+"""Split documents into passages a citation can point at: a sentence or two, with offsets.
+
+Paragraphs are blank-line-separated blocks, or lines when a document has no blank line (plain news
+copy puts one paragraph per line). A paragraph longer than `CHUNK_CHARS` is split by LangChain's
+`RecursiveCharacterTextSplitter` at sentence, then clause, then word boundaries; each passage keeps
+its paragraph number and exact offsets into the document text. No overlap: passages tile the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+from .schema import Document, Passage
+
+CHUNK_CHARS = 360  # ~80 MiniLM tokens: well under its 256-token window, one or two sentences
+
+
+@lru_cache(maxsize=1)
+def _splitter():
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    return RecursiveCharacterTextSplitter(
+        chunk_size=CHUNK_CHARS,
+        chunk_overlap=0,
+        separators=["\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-empty paragraph, whitespace trimmed."""
+    blank_line = re.search(r"\n[ \t]*\n", text)
+    pattern = r"(?:[^\n]|\n(?![ \t]*\n))+" if blank_line else r"[^\n]+"
+    spans = []
+    for m in re.finditer(pattern, text):
+        s, e = m.start(), m.end()
+        piece = text[s:e]
+        s += len(piece) - len(piece.lstrip())
+        e -= len(piece) - len(piece.rstrip())
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def passage_id(source: str, start: int, end: int, text: str) -> str:
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+    return f"{source}#{start}-{end}#{digest}"
+
+
+def split(doc: Document) -> list[Passage]:
+    passages: list[Passage] = []
+    for number, (p_start, p_end) in enumerate(paragraphs(doc.text), start=1):
+        para = doc.text[p_start:p_end]
+        pieces = [para] if len(para) <= CHUNK_CHARS else _splitter().split_text(para)
+        cursor = 0
+        for piece in pieces:
+            offset = para.find(piece, cursor)
+            if offset < 0:  # the splitter never rewrites text; guard anyway
+                continue
+            cursor = offset + len(piece)
+            start, end = p_start + offset, p_start + offset + len(piece)
+            passages.append(
+                Passage(
+                    id=passage_id(doc.source, start, end, piece),
+                    source=doc.source,
+                    title=doc.title,
+                    paragraph=number,
+                    start=start,
+                    end=end,
+                    text=piece,
+                )
+            )
+    return passages
