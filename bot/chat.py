@@ -61,7 +61,9 @@ def run_chat(engine: Engine, *, k: int | None = None, console: Console | None = 
             console.print(passages_view(last) if last else "No answer yet: ask a question first.")
             continue
         try:
-            last = engine.answer(text, history[-engine.settings.history_turns :] if engine.settings.history_turns else (), k=k)
+            last = engine.answer(
+                text, history[-engine.settings.history_turns :] if engine.settings.history_turns else (), k=k
+            )
         except InputError as exc:
             console.print(f"[red]{exc}[/red]")
             continue

@@ -98,9 +98,6 @@ def ingest(settings, paths: tuple[Path, ...], rebuild: bool) -> None:
 @click.pass_obj
 def sources(settings) -> None:
     """List the ingested documents with their passage counts."""
-    from rich.console import Console
-    from rich.table import Table
-
     from retrieval.index import Index
 
     index = Index.open(settings)
@@ -108,10 +105,10 @@ def sources(settings) -> None:
     if not docs:
         click.echo("The store is empty: run `ragbot ingest`.")
         return
-    table = Table("source", "title", "passages", "ingested (UTC)")
+    click.echo(f"{'passages':>8}  {'ingested (UTC)':<25}  source — title")
     for d in docs:
-        table.add_row(d.source, d.title, str(d.passages), d.ingested_at)
-    Console().print(table)
+        click.echo(f"{d.passages:>8}  {d.ingested_at:<25}  {d.source} — {d.title}")
+    click.echo(f"{sum(d.passages for d in docs):>8}  in {len(docs)} document(s)")
 
 
 def _engine(settings):

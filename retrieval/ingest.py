@@ -68,9 +68,8 @@ def ingest(
         Index.drop(settings)
         index = None
     index = index or Index.open(settings, create=True)
+    index.refresh()  # server mode: plan against what other clients have ingested
     report = IngestReport(files=len(files), skipped=[display_path(p) for p in skipped])
-    for p in skipped:
-        log.warning("skipped %s: not a .txt, .md or .html file", display_path(p))
 
     docs = [load(f) for f in files]
     plans = []

@@ -30,6 +30,7 @@ class Query:
 
 
 def retrieve(index: Index, query: Query, k: int, strategy: str = "hybrid") -> list[Hit]:
+    index.refresh()  # server mode: catch up with other clients' ingests (one round trip)
     fetch = max(k * FETCH_FACTOR, MIN_FETCH)
     dense = index.vectors.query(query.vector, fetch) if strategy in ("hybrid", "dense") else []
     lexical = index.catalog.search(query.text, fetch) if strategy in ("hybrid", "bm25") else []
@@ -59,4 +60,3 @@ def retrieve(index: Index, query: Query, k: int, strategy: str = "hybrid") -> li
         )
         for pid in top
     ]
-

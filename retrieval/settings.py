@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     refusal_threshold: float = Field(DEFAULT_REFUSAL_THRESHOLD, ge=0, le=1)
 
     # storage
-    embedding_model: str = Field(BUNDLED_EMBEDDING_MODEL, description="bundled MiniLM or a folder with model.onnx + tokenizer.json")
+    embedding_model: str = Field(
+        BUNDLED_EMBEDDING_MODEL, description="bundled MiniLM or a folder with model.onnx + tokenizer.json"
+    )
     chroma_path: Path = Field(Path(".ragbot/chroma"), description="local Chroma folder")
     chroma_host: str | None = Field(None, description="Chroma server host; set = use the server")
     chroma_port: int = Field(8000, ge=1, le=65535)

@@ -87,7 +87,11 @@ def make_settings(tmp_path: Path):
     from retrieval.settings import Settings
 
     def make(**overrides):
-        base = {"chroma_path": tmp_path / "store", "seeds_dir": ROOT / "seeds", "discord_db_path": tmp_path / "discord.sqlite3"}
+        base = {
+            "chroma_path": tmp_path / "store",
+            "seeds_dir": ROOT / "seeds",
+            "discord_db_path": tmp_path / "discord.sqlite3",
+        }
         base.update(overrides)
         return Settings(_env_file=None, **base)
 
