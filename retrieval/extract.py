@@ -3,26 +3,39 @@
 Each sentence of the top passages gets an evidence score in [0, 1]:
     evidence = DENSE_WEIGHT * cosine(question, passage) + (1 - DENSE_WEIGHT) * overlap(question, sentence)
 where `overlap` is the IDF-weighted share of the question's content words (Porter-stemmed) found in
-the sentence. The best sentence is the quote; a second one joins it when it scores nearly as well
-and the answer stays short. Whether to answer at all compares the best evidence to the refusal
-threshold (calibrated on the Q&A set, see settings.py).
+the sentence. A sentence without the answer type the question asks for (answer_types.py) keeps only
+TYPE_PENALTY of its score. The best sentence is the quote; questions that ask for several things get
+the runners-up that score nearly as well. A sentence longer than MAX_QUOTE_CHARS is abridged for
+display (its first clause and the clauses holding question words, joined by " … "), while its
+citation keeps the whole sentence as the exact quote. Whether to answer at all compares the best evidence
+to the refusal threshold (calibrated on the Q&A set, see settings.py).
 Does not paraphrase: every answer sentence is an exact quote.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .answer_types import expected_type, has_type
 from .catalog import terms
-from .schema import Hit, Passage
+from .schema import Citation, Hit, Passage
 from .sentences import sentence_spans
 
 DENSE_WEIGHT = 0.55
-SECOND_SENTENCE_RATIO = 0.92
+TYPE_PENALTY = 0.45
+SECOND_SENTENCE_RATIO = 0.92  # a single-answer question takes a runner-up only when it is this close
+LIST_SENTENCE_RATIO = 0.75  # a question asking for several things takes runners-up down to this
+MAX_QUOTE_CHARS = 250
 MAX_ANSWER_CHARS = 300
+MIN_CLAUSE_WORDS = 3  # shorter comma-separated pieces are list items and stay with their neighbour
+_CLAUSE_END = re.compile(r"[,;:—–](?=\s)|\s(?=[“\"(])|[”\"](?=\s)")
+_PLURAL_ASK = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+){0,3}?(\w+(?:ies|[^su\W]s|es))\b|\b(?:list|name (?:all|the)|both|each of)\b", re.I
+)
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +49,11 @@ def stems(words: Sequence[str]) -> list[str]:
     return _stemmer().stemWords(list(words))
 
 
+def asks_for_several(question: str) -> bool:
+    """Whether the question asks for a list ("which countries...", "list...", "both...")."""
+    return bool(_PLURAL_ASK.search(question))
+
+
 @dataclass(frozen=True)
 class ScoredSentence:
     passage: Passage
@@ -46,6 +64,7 @@ class ScoredSentence:
     dense: float
     overlap: float
     rank: int  # rank of its passage in retrieval
+    typed: bool = True  # holds the answer type the question asks for
 
 
 def weighted_terms(question: str, context: str, doc_freq: dict[str, int], n_docs: int, context_weight: float):
@@ -60,32 +79,101 @@ def weighted_terms(question: str, context: str, doc_freq: dict[str, int], n_docs
     return weights
 
 
-def score_sentences(hits: Sequence[Hit], weights: dict[str, float]) -> list[ScoredSentence]:
+def _coverage(text: str, weights: dict[str, float], total: float) -> float:
+    present = set(stems(terms(text)))
+    return sum(w for stem, w in weights.items() if stem in present) / total
+
+
+def score_sentences(hits: Sequence[Hit], weights: dict[str, float], question: str = "") -> list[ScoredSentence]:
     total = sum(weights.values()) or 1.0
+    kind = expected_type(question) if question else None
     scored: list[ScoredSentence] = []
     for rank, hit in enumerate(hits):
         p = hit.passage
         for s, e in sentence_spans(p.text):
             text = p.text[s:e]
-            present = set(stems(terms(text)))
-            overlap = sum(w for stem, w in weights.items() if stem in present) / total
+            overlap = _coverage(text, weights, total)
             score = DENSE_WEIGHT * hit.dense + (1 - DENSE_WEIGHT) * overlap
-            scored.append(ScoredSentence(p, p.start + s, p.start + e, text, min(1.0, score), hit.dense, overlap, rank))
+            typed = has_type(kind, text, question)
+            if not typed:
+                score *= TYPE_PENALTY
+            scored.append(
+                ScoredSentence(p, p.start + s, p.start + e, text, min(1.0, score), hit.dense, overlap, rank, typed)
+            )
     scored.sort(key=lambda x: (-x.score, x.rank, x.start))
     return scored
 
 
-def pick(scored: Sequence[ScoredSentence]) -> list[ScoredSentence]:
-    """The best sentence, plus the runner-up when it is nearly as good and the answer stays short."""
+def abridge(text: str, weights: dict[str, float], limit: int = MAX_QUOTE_CHARS) -> str:
+    """A long sentence shortened for display: its first clause and the clauses that hold question
+    words, in order, joined by " … ". Every piece is verbatim; the citation keeps the whole sentence."""
+    if len(text) <= limit:
+        return text
+    cuts = sorted({0, len(text), *(m.end() for m in _CLAUSE_END.finditer(text))})
+    clauses: list[tuple[int, int]] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if not text[a:b].strip():
+            continue
+        if clauses and (len(text[a:b].split()) <= MIN_CLAUSE_WORDS or len(text[slice(*clauses[-1])].split()) <= 1):
+            clauses[-1] = (clauses[-1][0], b)  # list items ("Britain, Germany, Italy") stay together
+        else:
+            clauses.append((a, b))
+    total = sum(weights.values()) or 1.0
+    value = {c: _coverage(text[c[0] : c[1]], weights, total) for c in clauses}
+    keep = [c for i, c in enumerate(clauses) if i == 0 or value[c] > 0]
+
+    def render(parts: list[tuple[int, int]]) -> str:
+        out, prev_end = "", None
+        for a, b in parts:
+            piece = text[a:b].strip()
+            if prev_end is not None:
+                out += " " if a == prev_end else " … "
+            out += piece
+            prev_end = b
+        return out
+
+    while len(render(keep)) > limit and len(keep) > 1:
+        keep.remove(min(keep[1:], key=lambda c: (value[c], -c[0])))
+    shown = render(keep)
+    if len(shown) > limit:  # one clause alone is too long: cut it at a word boundary
+        cut = shown.rfind(" ", 0, limit - 2)
+        shown = shown[: cut if cut > 0 else limit - 2].rstrip(",;: ") + " …"
+    return shown
+
+
+def compose(chosen: Sequence[ScoredSentence], weights: dict[str, float]) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with [n] markers, and its citations (exact quotes), best evidence first."""
+    ordered = list(chosen)
+    citations = tuple(
+        Citation(
+            n=i,
+            source=s.passage.source,
+            quote=s.text,
+            start=s.start,
+            end=s.end,
+            score=round(s.score, 4),
+            passage_id=s.passage.id,
+            paragraph=s.passage.paragraph,
+        )
+        for i, s in enumerate(ordered, start=1)
+    )
+    text = " ".join(f"{abridge(s.text, weights)} [{c.n}]" for s, c in zip(ordered, citations, strict=True))
+    return text, citations
+
+
+def pick(scored: Sequence[ScoredSentence], question: str = "") -> list[ScoredSentence]:
+    """The best sentence, plus runners-up when the question asks for several things (or one is as good)."""
     if not scored:
         return []
+    several = asks_for_several(question)
+    ratio = LIST_SENTENCE_RATIO if several else SECOND_SENTENCE_RATIO
+    limit = 3 if several else 2
     chosen = [scored[0]]
-    for cand in scored[1:3]:
-        if cand.score < SECOND_SENTENCE_RATIO * scored[0].score:
+    for cand in scored[1:6]:
+        if len(chosen) >= limit or cand.score < ratio * scored[0].score:
             break
-        if cand.passage.source == chosen[0].passage.source and cand.start == chosen[0].start:
+        if any(c.passage.source == cand.passage.source and c.start == cand.start for c in chosen):
             continue
-        if sum(len(c.text) for c in chosen) + len(cand.text) <= MAX_ANSWER_CHARS:
+        if several or sum(len(c.text) for c in chosen) + len(cand.text) <= MAX_ANSWER_CHARS:
             chosen.append(cand)
-            break
     return chosen
