@@ -48,7 +48,7 @@ def retrieve(index: Index, query: Query, k: int, strategy: str = "hybrid") -> li
     top = sorted(fused, key=lambda pid: (-fused[pid], pid))[:k]
 
     missing = [pid for pid in top if pid not in dense_sim]
-    if missing and strategy != "bm25":
+    if missing:
         dense_sim.update(index.vectors.similarities(query.vector, missing))
     max_bm25 = max(bm25.values(), default=0.0) or 1.0
     return [

@@ -234,3 +234,17 @@ def test_calibrate_writes_table_plot_and_json(tmp_path):
     table = (tmp_path / "calibration.md").read_text()
     assert "| 0.375 (recommended) |" in table and "| 0.350 (current) |" in table
     assert (tmp_path / "calibration.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_calibration_ignores_answerable_questions_answered_wrongly_anyway():
+    # a0 scores lowest but its answer is wrong either way: it must not drag the threshold below u0
+    rows = [
+        Scored("a0", True, 0.10, correct=False),
+        Scored("a1", True, 0.50, correct=True),
+        Scored("a2", True, 0.60, correct=True),
+        Scored("u0", False, 0.20),
+    ]
+    chosen = best(rows)
+    assert 0.20 < chosen.threshold <= 0.50
+    assert point(rows, chosen.threshold).accuracy == 0.75  # a0 is wrong at every threshold
+    assert point(rows, 0.0).accuracy == 0.5  # u0 answered, a0 wrong

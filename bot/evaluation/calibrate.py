@@ -2,8 +2,10 @@
 
 The engine answers when its evidence score (`Engine.retrieve(question, history).best`) reaches
 `refusal_threshold` and refuses below it. Given each question's score, computed once, every
-threshold is evaluated in memory: a refusal decision is right when an answerable question is
-answered or an unanswerable one refused. The recommended value maximises the share of right
+threshold is evaluated in memory: a decision is right when an unanswerable question is refused,
+or an answerable one is answered and the answer the engine gives without a threshold is correct
+(when that is known). An answerable question the engine would answer wrongly is wrong either way,
+so it does not pull the threshold down. The recommended value maximises the share of right
 decisions, then has the fewest false refusals, then is the lowest; it is the midpoint of the score
 gap it falls in (rounded to 3 decimals when that keeps the same decisions), so it keeps the widest
 margin on both sides. Writes calibration.md (table), calibration.png (curve and score spread) and
@@ -28,6 +30,7 @@ class Scored:
     id: str
     answerable: bool
     score: float
+    correct: bool | None = None  # the unrefused answer holds a gold answer; None = not known
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ def point(rows: Sequence[Scored], threshold: float) -> Point:
     unanswerable = [r for r in rows if not r.answerable]
     false_refusals = sum(r.score < threshold for r in answerable)
     false_answers = sum(r.score >= threshold for r in unanswerable)
-    right = len(rows) - false_refusals - false_answers
+    wrong_anyway = sum(r.correct is False and r.score >= threshold for r in answerable)
+    right = len(rows) - false_refusals - false_answers - wrong_anyway
     return Point(
         threshold=threshold,
         accuracy=right / len(rows) if rows else 0.0,

@@ -133,8 +133,17 @@ def answer_items(
                 records.append(_error_record(unit, exc))
                 history.append(Turn(unit.question, ""))
                 continue
-            scored = engine.retrieve(clean_question(unit.question), recent, strategy=strategy).best if score else None
-            records.append(_record(unit, answer, scored, texts))
+            scored, unforced = None, None
+            if score:
+                found = engine.retrieve(clean_question(unit.question), recent, strategy=strategy)
+                scored = found.best
+                if unit.answers and found.sentences:  # the answer it would give with no threshold
+                    text = engine.extractive(unit.question, found).answer
+                    unforced = metrics.answer_correct(text, unit.answers, all_items=unit.type == LIST)
+            record = _record(unit, answer, scored, texts)
+            if unforced is not None:
+                record["answer_correct_unrefused"] = unforced
+            records.append(record)
             history.append(Turn(unit.question, answer.answer))
     return records
 
@@ -266,7 +275,7 @@ def evaluate(
         run.summaries[s] = summary
         if calibrate:
             scored = [
-                Scored(r["id"], r["grades"]["answerable"], r["evidence_score"])
+                Scored(r["id"], r["grades"]["answerable"], r["evidence_score"], r.get("answer_correct_unrefused"))
                 for r in records[s]
                 if "evidence_score" in r
             ]
