@@ -3,8 +3,10 @@
 Each sentence of the top passages gets an evidence score in [0, 1]:
     evidence = DENSE_WEIGHT * cosine(question, passage) + (1 - DENSE_WEIGHT) * overlap(question, sentence)
 where `overlap` is the IDF-weighted share of the question's content words (Porter-stemmed) found in
-the sentence. A sentence without the answer type the question asks for (answer_types.py) keeps only
-TYPE_PENALTY of its score. The best sentence is the quote; questions that ask for several things get
+the sentence. When the question asks for a type of answer (answer_types.py), a sentence keeps its
+score only if it holds that type and scores at least RELEVANT_RATIO of the best sentence; any other
+keeps TYPE_PENALTY of it (a "how many" question is not answered by a number in an unrelated
+sentence). The best sentence is the quote; questions that ask for several things get
 the runners-up that score nearly as well. A sentence longer than MAX_QUOTE_CHARS is abridged for
 display (its first clause and the clauses holding question words, joined by " … "), while its
 citation keeps the whole sentence as the exact quote. Whether to answer at all compares the best evidence
@@ -16,9 +18,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .answer_types import expected_type, has_type
 from .catalog import terms
@@ -27,6 +29,7 @@ from .sentences import sentence_spans
 
 DENSE_WEIGHT = 0.55
 TYPE_PENALTY = 0.45
+RELEVANT_RATIO = 0.75  # a typed sentence must score this share of the best sentence to count as answering
 SECOND_SENTENCE_RATIO = 0.92  # a single-answer question takes a runner-up only when it is this close
 LIST_SENTENCE_RATIO = 0.75  # a question asking for several things takes runners-up down to this
 MAX_QUOTE_CHARS = 250
@@ -38,11 +41,17 @@ _PLURAL_ASK = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("porter")
+
+def _stemmer():
+    """One Porter stemmer per thread: a snowballstemmer instance keeps state while it works."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _local.stemmer = snowballstemmer.stemmer("porter")
+    return stemmer
 
 
 def stems(words: Sequence[str]) -> list[str]:
@@ -87,19 +96,26 @@ def _coverage(text: str, weights: dict[str, float], total: float) -> float:
 def score_sentences(hits: Sequence[Hit], weights: dict[str, float], question: str = "") -> list[ScoredSentence]:
     total = sum(weights.values()) or 1.0
     kind = expected_type(question) if question else None
-    scored: list[ScoredSentence] = []
+    raw: list[tuple[int, Hit, int, int, float, bool]] = []
     for rank, hit in enumerate(hits):
         p = hit.passage
         for s, e in sentence_spans(p.text):
             text = p.text[s:e]
             overlap = _coverage(text, weights, total)
-            score = DENSE_WEIGHT * hit.dense + (1 - DENSE_WEIGHT) * overlap
-            typed = has_type(kind, text, question)
-            if not typed:
-                score *= TYPE_PENALTY
-            scored.append(
-                ScoredSentence(p, p.start + s, p.start + e, text, min(1.0, score), hit.dense, overlap, rank, typed)
-            )
+            raw.append((rank, hit, s, e, overlap, has_type(kind, text, question)))
+    top = max((DENSE_WEIGHT * h.dense + (1 - DENSE_WEIGHT) * o for _, h, _, _, o, _ in raw), default=0.0)
+    scored: list[ScoredSentence] = []
+    for rank, hit, s, e, overlap, typed in raw:
+        p = hit.passage
+        score = DENSE_WEIGHT * hit.dense + (1 - DENSE_WEIGHT) * overlap
+        # an answer of the asked type counts only in a sentence about the question, not anywhere
+        answers_it = typed and score >= RELEVANT_RATIO * top
+        if not answers_it:
+            score *= TYPE_PENALTY
+        quote = p.text[s:e]
+        scored.append(
+            ScoredSentence(p, p.start + s, p.start + e, quote, min(1.0, score), hit.dense, overlap, rank, answers_it)
+        )
     scored.sort(key=lambda x: (-x.score, x.rank, x.start))
     return scored
 
