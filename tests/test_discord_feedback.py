@@ -1,0 +1,115 @@
+"""bot/feedback.py: the SQLite store of answers and votes behind the persistent buttons."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.feedback import SCHEMA_VERSION, FeedbackStore, Tally, source_rows
+from retrieval.errors import StoreError
+from retrieval.schema import Turn
+
+ANSWERABLE = "From which city did Interfax report Lavrov's comments about restarting the Geneva talks?"
+UNANSWERABLE = "What is the capital of France?"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = FeedbackStore(tmp_path / "nested" / "discord.sqlite3")
+    yield s
+    s.close()
+
+
+def test_answers_round_trip_with_their_passages(store, engine):
+    answer = engine.answer(ANSWERABLE)
+    answer_id = store.add(answer, user_id=11, guild_id=22, channel_id=33)
+    record = store.get(answer_id)
+    assert (record.question, record.answer, record.answerable) == (answer.question, answer.answer, True)
+    assert (record.user_id, record.guild_id, record.channel_id, record.message_id) == (11, 22, 33, None)
+    assert record.mode == "extractive" and record.model is None and record.created_at.endswith("+00:00")
+    assert [r.n for r in record.sources] == [c.n for c in answer.citations]
+    text = (engine.index.catalog.passages([answer.citations[0].passage_id]))[answer.citations[0].passage_id].text
+    first = record.sources[0]
+    assert first.passage == text
+    assert first.passage[first.start - first.passage_start : first.end - first.passage_start] == first.quote
+    assert store.get(answer_id + 100) is None
+
+
+def test_an_unanswered_question_keeps_its_closest_passage(store, engine):
+    answer = engine.answer(UNANSWERABLE)
+    record = store.get(store.add(answer))
+    assert not record.answerable
+    (row,) = record.sources
+    assert row.n == 0 and row.passage == answer.closest.quote and row.paragraph > 0 and row.title
+
+
+def test_messages_link_answers_into_a_conversation(store, engine):
+    a1 = engine.answer(ANSWERABLE)
+    a2 = engine.answer("Who said opposition fighters would be eradicated?")
+    id1, id2 = store.add(a1, channel_id=5), store.add(a2, channel_id=5)
+    store.set_message(id1, 1001, 77)
+    store.set_message(id2, 1002)
+    assert store.get(id1).channel_id == 77 and store.get(id2).channel_id == 5
+    assert set(store.by_messages([1001, 1002, 999])) == {1001, 1002}
+    assert store.turns([1002, 999, 1001]) == [Turn(a2.question, a2.answer), Turn(a1.question, a1.answer)]
+    assert store.turns([]) == []
+
+
+def test_votes_one_per_user_last_click_wins(store, engine):
+    answer_id = store.add(engine.answer(ANSWERABLE))
+    assert store.tally(answer_id) == Tally(0, 0)
+    assert store.vote(answer_id, 1, 1) == Tally(1, 0)
+    assert store.vote(answer_id, 2, 1) == Tally(2, 0)
+    assert store.vote(answer_id, 1, -1) == Tally(1, 1)
+    with pytest.raises(ValueError):
+        store.vote(answer_id, 3, 0)
+
+
+def test_qa_drafts_take_well_voted_answered_questions(store, engine):
+    good = store.add(engine.answer(ANSWERABLE))
+    bad = store.add(engine.answer("Who said opposition fighters would be eradicated?"))
+    refused = store.add(engine.answer(UNANSWERABLE))
+    store.vote(good, 1, 1)
+    store.vote(good, 2, 1)
+    store.vote(bad, 1, -1)
+    store.vote(refused, 1, 1)
+    (draft,) = store.qa_drafts()
+    assert draft["id"] == f"discord-{good}" and draft["question"] == ANSWERABLE
+    assert draft["answers"] == [] and draft["type"] == "draft" and draft["net_votes"] == 2
+    assert draft["evidence"] and "Interfax reported from Hamburg" in " ".join(draft["evidence"])
+    assert store.qa_drafts(min_net_votes=3) == []
+
+
+def test_the_store_survives_a_reopen(tmp_path, engine):
+    path = tmp_path / "d.sqlite3"
+    first = FeedbackStore(path)
+    answer_id = first.add(engine.answer(ANSWERABLE))
+    first.vote(answer_id, 9, 1)
+    first.close()
+    again = FeedbackStore(path)
+    assert again.get(answer_id).question == ANSWERABLE and again.tally(answer_id) == Tally(1, 0)
+    again.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_newer_schema_or_a_bad_path_is_a_store_error(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer ragbot"):
+        FeedbackStore(path)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="RAGBOT_DISCORD_DB_PATH"):
+        FeedbackStore(blocker / "discord.sqlite3")
+
+
+def test_source_rows_fall_back_to_the_quote_without_its_passage(engine):
+    from dataclasses import replace
+
+    answer = engine.answer(ANSWERABLE)
+    (row,) = source_rows(replace(answer, retrieved=()))[:1]
+    c = answer.citations[0]
+    assert (row.passage, row.passage_start, row.title) == (c.quote, c.start, "")
