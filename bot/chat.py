@@ -7,11 +7,12 @@ Commands: `/sources` (the last answer's passages in full), `/reset` (forget the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from rich.console import Console
+from rich.text import Text
 
-from retrieval.answer import Engine
+from retrieval.answer import Engine, Event, Final, TextDelta
 from retrieval.errors import InputError, RagbotError
 from retrieval.schema import Answer, Turn
 
@@ -39,6 +40,32 @@ def _lines(prompt: str, console: Console) -> Iterator[str]:
         yield line.rstrip("\r\n")
 
 
+def show_answer(console: Console, events: Iterable[Event]) -> Answer:
+    """Print an answer stream: on a terminal the text live as it arrives, then the verified answer."""
+    live = None
+    if console.is_terminal:
+        from rich.live import Live
+
+        live = Live(Text(""), console=console, transient=True, auto_refresh=False)
+    shown = ""
+    answer = None
+    try:
+        for event in events:
+            if isinstance(event, TextDelta) and live is not None:
+                shown = event.text if event.restart else shown + event.text
+                if not live.is_started:
+                    live.start()
+                live.update(Text(shown, style="dim", no_wrap=False, overflow="fold"), refresh=True)
+            elif isinstance(event, Final):
+                answer = event.answer
+    finally:
+        if live is not None and live.is_started:
+            live.stop()
+    assert answer is not None
+    console.print(answer_view(answer))
+    return answer
+
+
 def run_chat(engine: Engine, *, k: int | None = None, console: Console | None = None) -> None:
     console = console or Console(highlight=False, soft_wrap=True)
     console.print(f"[dim]{HELP}[/dim]")
@@ -61,9 +88,8 @@ def run_chat(engine: Engine, *, k: int | None = None, console: Console | None = 
             console.print(passages_view(last) if last else "No answer yet: ask a question first.")
             continue
         try:
-            last = engine.answer(
-                text, history[-engine.settings.history_turns :] if engine.settings.history_turns else (), k=k
-            )
+            turns = history[-engine.settings.history_turns :] if engine.settings.history_turns else ()
+            last = show_answer(console, engine.stream(text, turns, k=k))
         except InputError as exc:
             console.print(f"[red]{exc}[/red]")
             continue
@@ -71,5 +97,4 @@ def run_chat(engine: Engine, *, k: int | None = None, console: Console | None = 
             console.print(f"[red]ragbot: {exc}[/red]")
             continue
         history.append(Turn(text, last.answer))
-        console.print(answer_view(last))
     console.print("[dim]bye[/dim]")

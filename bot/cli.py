@@ -161,7 +161,9 @@ def _stdout_console():
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object (schema v1).")
 @click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
-@click.option("--conversation", is_flag=True, help="With '-': the lines form one conversation; a blank line starts a new one.")
+@click.option(
+    "--conversation", is_flag=True, help="With '-': the lines form one conversation; a blank line starts a new one."
+)
 @click.pass_obj
 def ask(settings, question: str, as_json: bool, k: int | None, conversation: bool) -> None:
     """Answer QUESTION (or, with '-', one question per line of stdin)."""
@@ -172,13 +174,12 @@ def ask(settings, question: str, as_json: bool, k: int | None, conversation: boo
         raise click.exceptions.Exit(_answer_lines(engine, sys.stdin, as_json=as_json, k=k, conversation=conversation))
     clean_question(question)  # bad input fails before the store is touched
     engine = _engine(settings)
-    answer = engine.answer(question, k=k)
-    if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+    if as_json:  # never streamed: one JSON object once the answer is verified
+        click.echo(json.dumps(engine.answer(question, k=k).to_json(), ensure_ascii=False))
     else:
-        from .render import answer_view
+        from .chat import show_answer
 
-        _stdout_console().print(answer_view(answer))
+        show_answer(_stdout_console(), engine.stream(question, k=k))
 
 
 @cli.command()
@@ -189,6 +190,56 @@ def chat(settings, k: int | None) -> None:
     from .chat import run_chat
 
     run_chat(_engine(settings), k=k)
+
+
+@cli.command("discord")
+@click.option("--sync", is_flag=True, help="Also sync slash commands globally (rate-limited; up to an hour to appear).")
+@click.pass_obj
+def discord_bot(settings, sync: bool) -> None:
+    """Run the Discord bot (needs DISCORD_TOKEN; see the README's Discord section)."""
+    from .discord_app import check_token, run
+
+    token = check_token(settings.discord_token)  # a missing or malformed token fails before anything loads
+    engine = _engine(settings)
+    click.echo("ragbot: connecting to Discord (Ctrl-C stops the bot)", err=True)
+    run(settings, engine, token, sync_global=sync, announce=lambda note: click.echo(f"ragbot: {note}", err=True))
+
+
+@cli.command("eval")
+@click.option("--qa", "qa", multiple=True, type=click.Path(path_type=Path),
+              help="Q&A set: our JSONL or a SQuAD v2.0 .json (repeatable; default: seeds/qa.jsonl).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Results folder (default: a new eval-results/<timestamp>/).")
+@click.option("--strategy", "strategies", multiple=True, type=click.Choice(["dense", "bm25", "hybrid"]),
+              help="Retrieval strategy (repeatable: a sub-folder each plus comparison.md; default: hybrid).")
+@click.option("--compare", type=click.Path(path_type=Path), default=None,
+              help="Baseline summary.json (or results folder) to report deltas against.")
+@click.option("--min", "minimums", multiple=True, metavar="METRIC=VALUE",
+              help="Exit with code 1 when METRIC falls below VALUE (repeatable).")
+@click.option("--calibrate", is_flag=True, help="Also sweep the refusal threshold and recommend a value.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+@click.pass_obj
+def eval_command(settings, qa, out, strategies, compare, minimums, calibrate: bool, as_json: bool) -> None:
+    """Score the answers on a Q&A set: retrieval, answer, citation and refusal metrics, a report and a plot."""
+    from .evaluation.run import command
+
+    code = command(settings, qa, out, strategies or ("hybrid",), compare, minimums, calibrate, as_json)
+    raise click.exceptions.Exit(code)
+
+
+@cli.command()
+@click.option("--chunks", type=click.IntRange(1000, 10_000_000), default=100_000, show_default=True,
+              help="Passages in the synthetic corpus that retrieval latency is measured on.")
+@click.option("--quick", is_flag=True, help="Fewer repetitions (about a minute once the corpus is cached).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
+@click.pass_obj
+def bench(settings, chunks: int, quick: bool, as_json: bool) -> None:
+    """Measure ingest and answer speed, retrieval latency at scale, cold start and memory."""
+    from .bench import load_average, run, table
+
+    before = load_average()
+    result = run(settings, chunks=chunks, quick=quick, progress=lambda note: click.echo(f"bench: {note}", err=True))
+    click.echo(json.dumps(result.to_json()) if as_json else table(result, (before, load_average())))
 
 
 def main() -> None:

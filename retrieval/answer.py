@@ -20,7 +20,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -31,7 +31,7 @@ from .generate import MarkerFilter, answer_messages, condense_messages, is_refus
 from .index import Index
 from .llm import ChatModel, Completion
 from .retrieve import Query, retrieve
-from .schema import Answer, Hit, Span, Turn
+from .schema import Answer, Hit, Passage, Span, Turn
 from .settings import Settings
 
 MAX_QUESTION_CHARS = 2000
@@ -123,7 +123,9 @@ class Engine:
         last = turns[-1]
         return f"{last.question} {strip_markers(last.answer)}".strip()
 
-    def retrieve(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid") -> Retrieval:
+    def retrieve(
+        self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"
+    ) -> Retrieval:
         t0 = time.perf_counter()
         k = k or self.settings.top_k
         index = self.index
@@ -136,12 +138,16 @@ class Engine:
         text = f"{question} {context}" if context else question
         hits = retrieve(index, Query(text=text, vector=vector), k, strategy=strategy)
         words = [w for w in re.findall(r"\w+", text.lower())]
-        weights = weighted_terms(question, context, index.catalog.doc_freq(words), max(index.catalog.live_count(), 1), CONTEXT_WEIGHT)
+        weights = weighted_terms(
+            question, context, index.catalog.doc_freq(words), max(index.catalog.live_count(), 1), CONTEXT_WEIGHT
+        )
         sentences = score_sentences(hits, weights, question)
         return Retrieval(question, hits, sentences, (time.perf_counter() - t0) * 1000, weights)
 
     # -- answering ------------------------------------------------------------------------
-    def answer(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid") -> Answer:
+    def answer(
+        self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"
+    ) -> Answer:
         """Answer one question; `history` holds the earlier turns of the conversation."""
         final = None
         for event in self._events(question, history, k=k, strategy=strategy, live=False):
@@ -150,15 +156,19 @@ class Engine:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid") -> Iterator[Event]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"
+    ) -> Iterator[Event]:
         """Events of one answer: zero or more TextDelta, then exactly one Final."""
         yield from self._events(question, history, k=k, strategy=strategy, live=True)
 
-    def _events(self, question: str, history: Sequence[Turn], *, k: int | None, strategy: str, live: bool) -> Iterator[Event]:
-        t0 = time.perf_counter()
+    def _events(
+        self, question: str, history: Sequence[Turn], *, k: int | None, strategy: str, live: bool
+    ) -> Iterator[Event]:
         asked = question
         question = clean_question(question)
-        llm = self.llm
+        llm = self.llm  # built (and litellm imported) once, outside the answer's timings and deadline
+        t0 = time.perf_counter()
         if llm is None:
             found = self.retrieve(question, history, k=k, strategy=strategy)
             t1 = time.perf_counter()
@@ -167,7 +177,9 @@ class Engine:
             else:
                 answer = self.extractive(asked, found)
         else:
-            answer, found, t1 = yield from self._generate(llm, asked, question, history, k=k, strategy=strategy, live=live)
+            answer, found, t1 = yield from self._generate(
+                llm, asked, question, history, k=k, strategy=strategy, live=live
+            )
         total = (time.perf_counter() - t0) * 1000
         timings = {"retrieve": found.ms, "generate": (time.perf_counter() - t1) * 1000, "total": total}
         yield Final(replace(answer, timings_ms=timings))
@@ -194,8 +206,16 @@ class Engine:
 
     # -- generating -----------------------------------------------------------------------
     def _generate(
-        self, llm: ChatModel, asked: str, question: str, history: Sequence[Turn], *, k: int | None, strategy: str, live: bool
-    ) -> Iterator[Event]:
+        self,
+        llm: ChatModel,
+        asked: str,
+        question: str,
+        history: Sequence[Turn],
+        *,
+        k: int | None,
+        strategy: str,
+        live: bool,
+    ) -> Generator[Event, None, tuple[Answer, Retrieval, float]]:
         """The LLM path; yields TextDeltas and returns (answer, retrieval, time retrieval ended)."""
         deadline = time.monotonic() + self.settings.llm_timeout
         turns = list(history)[-self.settings.history_turns :] if history and self.settings.history_turns else []
@@ -249,12 +269,14 @@ class Engine:
             else:
                 completion = llm.complete(messages, deadline=deadline)
         except LLMError as exc:
-            log.warning("answering from the article's sentences: %s", exc)
+            log.info("answering from the article's sentences: %s", exc)
             return done(self.extractive(asked, found, note=f"{exc}; showing the article's own sentences instead"))
         usage.append(completion.usage)
         return done(self._checked(asked, found, completion, passages, standalone or question))
 
-    def _checked(self, asked: str, found: Retrieval, completion: Completion, passages: list, question: str) -> Answer:
+    def _checked(
+        self, asked: str, found: Retrieval, completion: Completion, passages: Sequence[Passage], question: str
+    ) -> Answer:
         """The model's reply, verified: a refusal, a cited answer, or (no valid citation) the extractive one."""
         model = completion.model or None
         if is_refusal(completion.text):
@@ -266,7 +288,8 @@ class Engine:
             return replace(self.extractive(asked, found, note=note), dropped_citations=checked.dropped)
         notes = []
         if checked.dropped:
-            notes.append(f"removed {_count(checked.dropped, 'citation')} that pointed to no source or did not support its sentence")
+            what = _count(checked.dropped, "citation")
+            notes.append(f"removed {what} that pointed to no source or did not support its sentence")
         if checked.omitted:
             notes.append(f"left out {_count(checked.omitted, 'sentence')} without a supported citation")
         return Answer(
