@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import InputError, LLMError
-from .extract import ScoredSentence, compose, pick, score_sentences, weighted_terms
+from .extract import POOL_FACTOR, ScoredSentence, compose, pick, rerank, score_sentences, weighted_terms
 from .generate import MarkerFilter, answer_messages, condense_messages, is_refusal, standalone_question, verify
 from .index import Index
 from .llm import ChatModel, Completion
@@ -38,6 +38,7 @@ MAX_QUESTION_CHARS = 2000
 NOT_IN_ARTICLE = "The article doesn't say."
 CONTEXT_WEIGHT = 0.35  # weight of the previous turn when resolving a follow-up
 _MARKER = re.compile(r"\[\d+\]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 log = logging.getLogger("ragbot.answer")
 
 
@@ -63,11 +64,13 @@ Event = TextDelta | Final
 
 
 def clean_question(question: str) -> str:
-    """Validate a question: InputError when empty or too long; control characters become spaces."""
+    """Validate a question: InputError when empty, too long or not valid text; control characters become spaces."""
     if not isinstance(question, str):
         raise InputError("the question must be text")
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    if _SURROGATE.search(question):  # undecodable bytes (surrogate-escaped): no front-end could print it back
+        raise InputError("the question is not valid text: it holds bytes that are not UTF-8")
     text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in question)
     text = " ".join(text.split())
     if not text:
@@ -136,12 +139,12 @@ class Engine:
             mixed = vectors[0] + CONTEXT_WEIGHT * vectors[1]
             vector = mixed / np.linalg.norm(mixed)
         text = f"{question} {context}" if context else question
-        hits = retrieve(index, Query(text=text, vector=vector), k, strategy=strategy)
+        hits = retrieve(index, Query(text=text, vector=vector), k * POOL_FACTOR, strategy=strategy)
         words = [w for w in re.findall(r"\w+", text.lower())]
         weights = weighted_terms(
             question, context, index.catalog.doc_freq(words), max(index.catalog.live_count(), 1), CONTEXT_WEIGHT
         )
-        sentences = score_sentences(hits, weights, question)
+        hits, sentences = rerank(hits, score_sentences(hits, weights, question), k)
         return Retrieval(question, hits, sentences, (time.perf_counter() - t0) * 1000, weights)
 
     # -- answering ------------------------------------------------------------------------

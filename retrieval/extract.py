@@ -20,7 +20,7 @@ import math
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .answer_types import expected_type, has_type
 from .catalog import terms
@@ -193,3 +193,22 @@ def pick(scored: Sequence[ScoredSentence], question: str = "") -> list[ScoredSen
         if several or sum(len(c.text) for c in chosen) + len(cand.text) <= MAX_ANSWER_CHARS:
             chosen.append(cand)
     return chosen
+
+
+POOL_FACTOR = 2  # passages scored per passage kept: sentence scoring reranks a wider fused pool
+
+
+def rerank(hits: Sequence[Hit], scored: Sequence[ScoredSentence], k: int) -> tuple[list[Hit], list[ScoredSentence]]:
+    """Keep the k passages whose best sentence scores highest (each hit's score becomes that value).
+
+    Fusion by rank alone can push a passage that only one side finds (a rare name BM25 matches,
+    or a paraphrase only the dense side sees) below passages that both sides find weakly; the
+    sentence score weighs both signals by their values instead.
+    """
+    best: dict[str, float] = {}
+    for s in scored:
+        best.setdefault(s.passage.id, s.score)
+    order = sorted(range(len(hits)), key=lambda i: (-best.get(hits[i].passage.id, 0.0), i))[:k]
+    kept = [replace(hits[i], score=round(best.get(hits[i].passage.id, 0.0), 4)) for i in order]
+    ids = {h.passage.id for h in kept}
+    return kept, [s for s in scored if s.passage.id in ids]
