@@ -5,6 +5,7 @@ One SQLite file (WAL mode) beside the local Chroma store. It holds
 - `fts`: an FTS5 index over passage text (Porter stemming), ranked with FTS5's built-in `bm25()`;
 - `documents`: the current version (content hash) of each ingested source.
 It is persistent and updated incrementally, so nothing is rebuilt at start or per query.
+With a Chroma server the file is a local cache kept in step by `sync.py` (`apply()` below).
 
 Visibility is what makes re-ingest safe while others read: new passages are staged (not live),
 then one transaction makes the new set live and the old set not live, and only then are old rows
@@ -18,7 +19,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .schema import Passage
 
 SCHEMA = """
 PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS passages(
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, title TEXT NOT NULL,
@@ -43,6 +45,8 @@ CREATE TABLE IF NOT EXISTS documents(
     source TEXT PRIMARY KEY, title TEXT NOT NULL, doc_hash TEXT NOT NULL, passages INTEGER NOT NULL,
     ingested_at TEXT NOT NULL);
 """
+
+SEARCH_SLACK = 16  # extra FTS5 rows ranked, to absorb rows that are not live
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -69,6 +73,19 @@ class DocumentInfo:
     ingested_at: str
 
 
+@dataclass(frozen=True)
+class Change:
+    """A document's state after a change: `info` and its live passage ids, or `info=None` (removed)."""
+
+    source: str
+    info: DocumentInfo | None
+    ids: tuple[str, ...] = ()
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -88,7 +105,9 @@ class Catalog:
             try:
                 return self._db.execute(sql, tuple(params)).fetchall()
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"the catalog {self.path} cannot be read: {exc}. Run `ragbot ingest --rebuild`.") from exc
+                raise StoreError(
+                    f"the catalog {self.path} cannot be read: {exc}. Run `ragbot ingest --rebuild`."
+                ) from exc
 
     # -- metadata ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -102,24 +121,30 @@ class Catalog:
     def stage(self, passages: Sequence[Passage]) -> None:
         """Insert passages as not live (already known ids are left as they are)."""
         with self._lock, self._tx():
-            self._db.executemany(
-                'INSERT OR IGNORE INTO passages(id, source, title, paragraph, start, "end", text, live) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                [(p.id, p.source, p.title, p.paragraph, p.start, p.end, p.text) for p in passages],
-            )
+            self._insert(passages)
+
+    def _insert(self, passages: Sequence[Passage]) -> None:
+        self._db.executemany(
+            'INSERT OR IGNORE INTO passages(id, source, title, paragraph, start, "end", text, live) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            [(p.id, p.source, p.title, p.paragraph, p.start, p.end, p.text) for p in passages],
+        )
 
     def publish(self, source: str, title: str, doc_hash: str, ids: Sequence[str]) -> list[str]:
         """Make exactly `ids` the live passages of `source`, atomically; return the replaced ids."""
-        keep = set(ids)
+        info = DocumentInfo(source, title, doc_hash, len(set(ids)), now_utc())
         with self._lock, self._tx():
-            old = {r[0] for r in self._db.execute("SELECT id FROM passages WHERE source = ?", (source,))}
-            stale = sorted(old - keep)
-            self._db.executemany("UPDATE passages SET live = 0 WHERE id = ?", [(i,) for i in stale])
-            self._db.executemany("UPDATE passages SET live = 1 WHERE id = ?", [(i,) for i in keep])
-            self._db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
-                (source, title, doc_hash, len(keep), datetime.now(UTC).isoformat(timespec="seconds")),
-            )
+            return self._set_live(source, set(ids), info)
+
+    def _set_live(self, source: str, keep: set[str], info: DocumentInfo | None) -> list[str]:
+        old = {r[0] for r in self._db.execute("SELECT id FROM passages WHERE source = ?", (source,))}
+        stale = sorted(old - keep)
+        self._db.executemany("UPDATE passages SET live = 0 WHERE id = ?", [(i,) for i in stale])
+        self._db.executemany("UPDATE passages SET live = 1 WHERE id = ?", [(i,) for i in keep])
+        if info is None:
+            self._db.execute("DELETE FROM documents WHERE source = ?", (source,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)", astuple(info))
         return stale
 
     def retire(self, source: str) -> list[str]:
@@ -134,6 +159,34 @@ class Catalog:
         """Delete rows that are not live (live rows are never purged)."""
         with self._lock, self._tx():
             self._db.executemany("DELETE FROM passages WHERE id = ? AND live = 0", [(i,) for i in ids])
+
+    def apply(self, changes: Sequence[Change], passages: Sequence[Passage], generation: int) -> bool:
+        """Stage `passages`, apply `changes` and record `generation`, in one transaction.
+
+        Skipped (returns False) when the catalog already reflects `generation` or a later one, so
+        processes sharing this file can apply the same changes concurrently. Rows a change leaves
+        not live are deleted at once: nobody else writes this file's sources.
+        """
+        with self._lock, self._tx():
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            if row is not None and int(row[0]) >= generation:
+                return False
+            self._insert(passages)
+            for change in changes:
+                stale = self._set_live(change.source, set(change.ids), change.info)
+                self._db.executemany("DELETE FROM passages WHERE id = ? AND live = 0", [(i,) for i in stale])
+            self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', ?)", (str(generation),))
+        return True
+
+    def reset(self, meta: dict[str, str]) -> None:
+        """Forget every passage and document; keep only `meta` (a cache whose origin changed)."""
+        with self._lock, self._tx():
+            for table in ("passages", "documents", "meta"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
+
+    def refresh(self) -> None:
+        """Catch up with other writers: nothing to do for a local file (see `sync.ServerCatalog`)."""
 
     def _tx(self):
         db = self._db
@@ -160,7 +213,18 @@ class Catalog:
         return {r[0] for r in self._rows("SELECT id FROM passages WHERE source = ? AND live = 1", (source,))}
 
     def live_count(self) -> int:
-        return self._rows("SELECT count(*) FROM passages WHERE live = 1")[0][0]
+        """Live passages, from the documents table (one row per document, not one per passage)."""
+        return self._rows("SELECT coalesce(sum(passages), 0) FROM documents")[0][0]
+
+    def known(self, ids: Sequence[str]) -> set[str]:
+        """The ids among `ids` that have a row, live or not."""
+        out: set[str] = set()
+        for b in range(0, len(ids), 500):
+            chunk = list(ids[b : b + 500])
+            out.update(
+                r[0] for r in self._rows(f"SELECT id FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            )
+        return out
 
     def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
         """The live passages among `ids`."""
@@ -186,23 +250,39 @@ class Catalog:
         return [Passage(*r) for r in rows]
 
     def search(self, query: str, k: int) -> list[tuple[Passage, float]]:
-        """BM25 over live passages: (passage, score > 0, higher is better), best first."""
+        """BM25 over live passages: (passage, score > 0, higher is better), best first.
+
+        The top rows are ranked inside FTS5 first and joined to `passages` afterwards, which
+        halves the cost for questions of common words (the join no longer runs per match). Rows
+        that are not live exist only while an ingest is between staging and purging; when they
+        leave fewer than k hits, the exact join-then-rank query runs instead.
+        """
         words = terms(query)
         if not words:
             return []
         match = " OR ".join('"' + w.replace('"', "") + '"' for w in dict.fromkeys(words))
+        columns = 'p.id, p.source, p.title, p.paragraph, p.start, p."end", p.text'
         rows = self._rows(
-            'SELECT p.id, p.source, p.title, p.paragraph, p.start, p."end", p.text, -bm25(fts) AS s '
-            "FROM fts JOIN passages p ON p.rowid = fts.rowid "
-            "WHERE fts MATCH ? AND p.live = 1 ORDER BY bm25(fts) LIMIT ?",
-            (match, k),
-        )
+            f"SELECT {columns}, f.s FROM (SELECT rowid, -bm25(fts) AS s FROM fts WHERE fts MATCH ? "
+            "ORDER BY bm25(fts) LIMIT ?) f JOIN passages p ON p.rowid = f.rowid WHERE p.live = 1 ORDER BY f.s DESC",
+            (match, k + SEARCH_SLACK),
+        )[:k]
+        if len(rows) < k:
+            rows = self._rows(
+                f"SELECT {columns}, -bm25(fts) AS s FROM fts JOIN passages p ON p.rowid = fts.rowid "
+                "WHERE fts MATCH ? AND p.live = 1 ORDER BY bm25(fts) LIMIT ?",
+                (match, k),
+            )
         return [(Passage(*r[:7]), float(r[7])) for r in rows]
 
     def doc_freq(self, words: Sequence[str]) -> dict[str, int]:
-        """How many passages contain each word (after FTS5's stemming)."""
+        """How many passages contain each content word (after FTS5's stemming).
+
+        Words that `terms()` drops (stopwords, single letters) are left out of the result: they
+        carry no weight, and counting "the" costs a walk over nearly every passage.
+        """
         out = {}
-        for w in dict.fromkeys(words):
+        for w in dict.fromkeys(terms(" ".join(words))):
             phrase = '"' + w.replace('"', "") + '"'
             out[w] = self._rows("SELECT count(*) FROM fts WHERE fts MATCH ?", (phrase,))[0][0]
         return out

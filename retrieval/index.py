@@ -1,12 +1,15 @@
 """The index a question is answered from: the embedder, the Chroma vectors and the catalog.
 
 Opened once per process and shared (thread-safe). `Index.open(settings, create=False)` fails with
-a StoreError that says what to run when there is nothing to open.
+a StoreError that says what to run when there is nothing to open. Local store: the catalog is a
+SQLite file beside Chroma's files, shared by every process that opens the store. Chroma server:
+the catalog is a local cache that `refresh()` keeps in step with the server (see `sync.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +17,15 @@ from .catalog import Catalog
 from .embed import OnnxEmbeddings
 from .errors import StoreError
 from .settings import Settings
-from .store import VectorStore
+from .store import ChangeLog, VectorStore
+
+
+def _warm(embedder: OnnxEmbeddings) -> None:
+    """Load the ONNX session; a failure is left for the caller's first embed to raise again."""
+    try:
+        embedder.dim()
+    except Exception:  # noqa: BLE001 - reported by the next call on the main thread
+        pass
 
 
 def catalog_path(settings: Settings) -> Path:
@@ -37,11 +48,21 @@ class Index:
     @classmethod
     def open(cls, settings: Settings, *, create: bool = False, embedder: OnnxEmbeddings | None = None) -> Index:
         embedder = embedder or OnnxEmbeddings(settings.embedding_model)
+        if embedder.dimension is None:
+            # Loading the model (native code, mostly without the GIL) overlaps importing chromadb and
+            # opening the store (mostly Python): about 0.3 s off a cold start on 2 cores.
+            threading.Thread(target=_warm, args=(embedder,), name="ragbot-embedder-load", daemon=True).start()
         path = catalog_path(settings)
         if not create and not settings.chroma_host and not path.exists():
             raise StoreError(f"no ragbot store at {settings.chroma_path}: run `ragbot ingest` first")
         vectors = VectorStore.open(settings, embedder, create=create)
-        catalog = Catalog(path)
+        if settings.chroma_host:
+            from .sync import ServerCatalog
+
+            changes = ChangeLog.open(vectors.client, settings, create=create)
+            catalog: Catalog = ServerCatalog(path, settings, vectors, changes)
+        else:
+            catalog = Catalog(path)
         model = catalog.get_meta("embedding_model")
         if model is None:
             catalog.set_meta("embedding_model", embedder.name)
@@ -50,6 +71,7 @@ class Index:
                 f"the store was built with the embedding model {model!r}, not {embedder.name!r}: "
                 "run `ragbot ingest --rebuild`"
             )
+        catalog.refresh()
         return cls(settings, embedder, vectors, catalog)
 
     @staticmethod
@@ -58,6 +80,10 @@ class Index:
         path = catalog_path(settings)
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+
+    def refresh(self) -> None:
+        """Catch up with changes other processes or machines made (a no-op for the local store)."""
+        self.catalog.refresh()
 
     def close(self) -> None:
         self.catalog.close()

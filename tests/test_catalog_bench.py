@@ -1,0 +1,64 @@
+"""`ragbot bench`: its JSON contract, its synthetic corpus and one small end-to-end run (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+from click.testing import CliRunner
+
+from bot import bench
+from tests.conftest import ARTICLE, ROOT
+
+ISSUE_KEYS = [
+    "embed_raw_per_s",
+    "ingest_per_s",
+    "ingest_ratio",
+    "answer_ms_p50",
+    "answer_ms_p95",
+    "n_passages",
+    "retrieve_ms_p50",
+    "retrieve_ms_p95",
+    "cold_ask_s",
+    "cold_ask_peak_rss_mb",
+]
+
+
+def test_the_result_has_exactly_the_issue_keys():
+    assert [f.name for f in fields(bench.BenchResult)] == ISSUE_KEYS
+
+
+def test_the_table_names_missed_targets():
+    result = bench.BenchResult(100.0, 95.0, 0.95, 12.0, 50.0, 1000, 20.0, 30.0, 1.5, 390.0)
+    lines = {line.split()[0]: line for line in bench.table(result).splitlines()[1:]}
+    assert lines["ingest_ratio"].endswith("ok") and lines["answer_ms_p50"].endswith("ok")
+    assert lines["answer_ms_p95"].endswith("MISSED")
+    assert "target" not in lines["n_passages"] and lines["n_passages"].split()[1] == "1,000"
+
+
+def test_synthetic_passages_are_deterministic_and_shaped_like_the_article():
+    first = list(bench._synthetic_passages(500, [ARTICLE]))
+    again = list(bench._synthetic_passages(500, [ARTICLE]))
+    assert first == again and len({p.id for p in first}) == 500
+    assert len({p.source for p in first}) == 500 // bench.PASSAGES_PER_DOC
+    mean = sum(len(p.text) for p in first) / len(first)
+    assert 80 < mean < 360 and all(p.text.endswith(".") for p in first)
+    words = {w for p in first for w in p.text.lower().replace(".", "").split()}
+    assert {"lavrov", "aleppo"} & words  # the article's words are among the common ones
+
+
+def test_a_small_bench_run_prints_every_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(bench.Plan, "make", classmethod(lambda cls, quick: cls(40, 1, 1, 1)))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAGBOT_SEEDS_DIR", str(ROOT / "seeds"))
+    from bot.cli import cli
+
+    out = CliRunner().invoke(cli, ["bench", "--quick", "--chunks", "1000", "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert list(result) == ISSUE_KEYS
+    assert result["n_passages"] == 1000
+    assert all(result[k] > 0 for k in ISSUE_KEYS)
+    assert abs(result["ingest_ratio"] - result["ingest_per_s"] / result["embed_raw_per_s"]) < 0.01
+    assert (tmp_path / "cache" / "ragbot" / "bench").is_dir()  # the corpus is cached for the next run
