@@ -21,6 +21,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from .answer_types import expected_type, has_type
 from .catalog import terms
@@ -54,8 +55,14 @@ def _stemmer():
     return stemmer
 
 
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
 def stems(words: Sequence[str]) -> list[str]:
-    return _stemmer().stemWords(list(words))
+    """Porter stems, cached per word (sentences are re-scored for every question)."""
+    return [_stem(w) for w in words]
 
 
 def asks_for_several(question: str) -> bool:

@@ -8,6 +8,7 @@ the catalog is a local cache that `refresh()` keeps in step with the server (see
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -51,7 +52,10 @@ class Index:
         if embedder.dimension is None:
             # Loading the model (native code, mostly without the GIL) overlaps importing chromadb and
             # opening the store (mostly Python): about 0.3 s off a cold start on 2 cores.
-            threading.Thread(target=_warm, args=(embedder,), name="ragbot-embedder-load", daemon=True).start()
+            loader = threading.Thread(target=_warm, args=(embedder,), name="ragbot-embedder-load", daemon=True)
+            loader.start()
+            # never let the process end while native code is still loading (that aborts the process)
+            atexit.register(loader.join, 10)
         path = catalog_path(settings)
         if not create and not settings.chroma_host and not path.exists():
             raise StoreError(f"no ragbot store at {settings.chroma_path}: run `ragbot ingest` first")

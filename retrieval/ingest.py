@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import StoreError
 from .index import Index
 from .load import display_path, find_files, load
+from .schema import Passage
 from .settings import Settings
 from .split import split
 
@@ -49,6 +51,27 @@ class IngestReport:
 
 def _under(source: str, root: str) -> bool:
     return source == root or source.startswith(root.rstrip("/") + "/")
+
+
+EMBED_BATCH = 256
+
+
+def _embed_and_write(index: Index, passages: Sequence[Passage], progress: Progress | None) -> None:
+    """Embed in batches while the previous batch is written to Chroma (one write in flight)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragbot-write") as writer:
+        pending = None
+        for b in range(0, len(passages), EMBED_BATCH):
+            batch = passages[b : b + EMBED_BATCH]
+            vectors = index.embedder.embed_array([p.text for p in batch])
+            if pending is not None:
+                pending.result()  # a failed write stops the ingest before anything is published
+            pending = writer.submit(index.vectors.upsert, batch, vectors)
+            if progress:
+                progress(b + len(batch), len(passages))
+        if pending is not None:
+            pending.result()
 
 
 def ingest(
@@ -90,18 +113,11 @@ def ingest(
         ids = [p.id for p in passages]
         known[doc.source] = index.vectors.existing(ids)
     to_embed = [p for doc, _, passages, _ in plans for p in passages if p.id not in known[doc.source]]
+    to_embed.sort(key=lambda p: len(p.text))  # batches of similar length: little padding
     total = len(to_embed)
     if progress:
         progress(0, total)
-    done = 0
-    step = 256
-    for b in range(0, total, step):
-        batch = to_embed[b : b + step]
-        vectors = index.embedder.embed_array([p.text for p in batch])
-        index.vectors.upsert(batch, vectors)
-        done += len(batch)
-        if progress:
-            progress(done, total)
+    _embed_and_write(index, to_embed, progress)
     report.embedded = total
 
     for doc, doc_hash, passages, existed in plans:
@@ -130,9 +146,24 @@ def ingest(
 
 
 def open_index(settings: Settings, *, auto_ingest: bool = True, progress: Progress | None = None) -> Index:
-    """Open the store for answering; when it is empty and the seeds folder exists, ingest it first."""
+    """Open the store for answering; when it is empty and the seeds folder exists, ingest it first.
+
+    StoreError when there is still nothing to answer from, or when passages have lost their vectors
+    (Chroma's files deleted or replaced under the catalog): answers would quietly lose their dense side."""
     index = Index.open(settings, create=auto_ingest)
     if auto_ingest and index.catalog.live_count() == 0 and settings.seeds_dir.is_dir():
         log.info("the store is empty: ingesting %s", settings.seeds_dir)
         ingest(settings, [settings.seeds_dir], index=index, progress=progress)
+    live = index.catalog.live_count()
+    if live == 0:
+        raise StoreError(
+            f"the store at {settings.chroma_host or settings.chroma_path} holds no documents and the seeds folder "
+            f"{settings.seeds_dir} has none to ingest: run `ragbot ingest PATH`"
+        )
+    vectors = index.vectors.count()
+    if vectors < live:
+        raise StoreError(
+            f"the store at {settings.chroma_host or settings.chroma_path} is damaged: {live - vectors} of {live} "
+            "passages have no vector. Run `ragbot ingest --rebuild` with your documents' paths."
+        )
     return index
