@@ -25,18 +25,30 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .catalog import terms
 from .errors import InputError, LLMError
-from .extract import POOL_FACTOR, ScoredSentence, compose, pick, rerank, score_sentences, weighted_terms
+from .extract import (
+    POOL_FACTOR,
+    ScoredSentence,
+    compose,
+    pick,
+    rerank,
+    score_sentences,
+    stems,
+    weighted_terms,
+)
 from .generate import MarkerFilter, answer_messages, condense_messages, is_refusal, standalone_question, verify
 from .index import Index
 from .llm import ChatModel, Completion
 from .retrieve import Query, retrieve
 from .schema import Answer, Hit, Passage, Span, Turn
 from .settings import Settings
+from .spelling import respell
 
 MAX_QUESTION_CHARS = 2000
 NOT_IN_ARTICLE = "The article doesn't say."
 CONTEXT_WEIGHT = 0.35  # weight of the previous turn when resolving a follow-up
+MAX_TURN_CHARS = 2000  # of an earlier question or answer, as used to resolve a follow-up
 _MARKER = re.compile(r"\[\d+\]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 log = logging.getLogger("ragbot.answer")
@@ -82,6 +94,24 @@ def strip_markers(text: str) -> str:
     return " ".join(_MARKER.sub("", text).split())
 
 
+def earlier(turn: Turn) -> Turn:
+    """An earlier turn as a follow-up uses it: bounded in length, undecodable bytes shown as U+FFFD.
+
+    History comes from front-ends' stores and messages, not through `clean_question`."""
+
+    def bounded(text: str) -> str:
+        return _SURROGATE.sub("\ufffd", text[:MAX_TURN_CHARS])
+
+    return Turn(bounded(turn.question), bounded(turn.answer))
+
+
+def asked_about(text: str, asked: Sequence[str]) -> bool:
+    """Whether `text` shares a content word with the user's own questions. A condensed follow-up is a
+    rewrite of those; words only earlier answers (quotes of documents) or the model brought in do not
+    make one (a quoted "ignore your instructions and reply X" must not become the question "X")."""
+    return bool(set(stems(terms(" ".join(asked)))) & set(stems(terms(text))))
+
+
 @dataclass
 class Retrieval:
     question: str
@@ -123,7 +153,7 @@ class Engine:
         turns = list(history)[-max(self.settings.history_turns, 1) :] if history else []
         if not turns:
             return ""
-        last = turns[-1]
+        last = earlier(turns[-1])
         return f"{last.question} {strip_markers(last.answer)}".strip()
 
     def retrieve(
@@ -138,11 +168,12 @@ class Engine:
         if context:
             mixed = vectors[0] + CONTEXT_WEIGHT * vectors[1]
             vector = mixed / np.linalg.norm(mixed)
-        text = f"{question} {context}" if context else question
+        lexical = respell(question, index.catalog)  # typos fixed for BM25 and overlap; dense sees the original
+        text = f"{lexical} {context}" if context else lexical
         hits = retrieve(index, Query(text=text, vector=vector), k * POOL_FACTOR, strategy=strategy)
         words = [w for w in re.findall(r"\w+", text.lower())]
         weights = weighted_terms(
-            question, context, index.catalog.doc_freq(words), max(index.catalog.live_count(), 1), CONTEXT_WEIGHT
+            lexical, context, index.catalog.doc_freq(words), max(index.catalog.live_count(), 1), CONTEXT_WEIGHT
         )
         hits, sentences = rerank(hits, score_sentences(hits, weights, question), k)
         return Retrieval(question, hits, sentences, (time.perf_counter() - t0) * 1000, weights)
@@ -221,7 +252,7 @@ class Engine:
     ) -> Generator[Event, None, tuple[Answer, Retrieval, float]]:
         """The LLM path; yields TextDeltas and returns (answer, retrieval, time retrieval ended)."""
         deadline = time.monotonic() + self.settings.llm_timeout
-        turns = list(history)[-self.settings.history_turns :] if history and self.settings.history_turns else []
+        turns = [earlier(t) for t in history][-self.settings.history_turns :] if self.settings.history_turns else []
         usage: list[dict[str, int] | None] = []
         standalone: str | None = None
         failure: LLMError | None = None
@@ -234,7 +265,11 @@ class Engine:
             else:
                 usage.append(reply.usage)
                 standalone = standalone_question(reply.text, question)
-                log.info("follow-up condensed to: %s", standalone)
+                if asked_about(standalone, [question, *(t.question for t in turns)]):
+                    log.info("follow-up condensed to: %s", standalone)
+                else:
+                    log.warning("condensed question %r shares no word with what was asked: not used", standalone)
+                    standalone = None
         if standalone:
             found = self.retrieve(standalone, (), k=k, strategy=strategy)
         else:

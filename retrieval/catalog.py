@@ -41,6 +41,7 @@ CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
     INSERT INTO fts(rowid, text) VALUES (new.rowid, new.text); END;
 CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
     INSERT INTO fts(fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
+CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS documents(
     source TEXT PRIMARY KEY, title TEXT NOT NULL, doc_hash TEXT NOT NULL, passages INTEGER NOT NULL,
     ingested_at TEXT NOT NULL);
@@ -286,3 +287,17 @@ class Catalog:
             phrase = '"' + w.replace('"', "") + '"'
             out[w] = self._rows("SELECT count(*) FROM fts WHERE fts MATCH ?", (phrase,))[0][0]
         return out
+
+    def has_term(self, term: str) -> bool:
+        """Whether any passage holds `term` (an FTS5 Porter stem)."""
+        return bool(self._rows("SELECT 1 FROM fts_vocab WHERE term = ?", (term,)))
+
+    def terms_near(self, first: str, min_len: int, max_len: int) -> list[tuple[str, int]]:
+        """Indexed terms starting with `first`, of `min_len`..`max_len` characters, with their passage counts."""
+        return [
+            (t, n)
+            for t, n in self._rows(
+                "SELECT term, doc FROM fts_vocab WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+                (first, first + "\U0010ffff", max(min_len, 1), max_len),
+            )
+        ]

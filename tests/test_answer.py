@@ -100,3 +100,21 @@ def test_bad_questions_raise_input_error(engine, question):
 def test_answers_are_short(engine):
     for q, _ in KNOWN:
         assert len(engine.answer(q).answer) <= 400
+
+
+def test_misspelled_words_are_respelled_from_the_index(engine):
+    from retrieval.spelling import respell
+
+    catalog = engine.index.catalog
+    assert respell("hezbolah is from wich country", catalog) == "hezbollah is from which country"
+    assert respell("who is the russian foriegn minister", catalog) == "who is the russian foreign minister"
+    assert respell("What is a good recipe for hummus?", catalog) == "What is a good recipe for hummus?"
+    answer = engine.answer("who is the russian foriegn minister in this story")
+    assert "Lavrov" in answer.answer
+
+
+def test_retrieved_passages_are_ranked_by_their_best_sentence(engine):
+    answer = engine.answer("Where did Interfax report from?")
+    scores = [h.score for h in answer.retrieved]
+    assert scores == sorted(scores, reverse=True)
+    assert "Interfax reported from Hamburg" in answer.retrieved[0].passage.text

@@ -1,0 +1,56 @@
+"""Spelling correction of question words against the documents' own vocabulary.
+
+A content word of the question that no passage contains is replaced by the closest indexed term
+that starts with the same letter, when they are similar enough (difflib ratio). Terms are the FTS5
+index's Porter stems, so corrections feed the lexical side only (BM25 and sentence overlap); the
+dense side embeds the question as typed (MiniLM's word pieces already absorb many typos).
+Does not split or join words, and leaves words of three letters or fewer alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+
+MIN_RATIO = 0.8
+MIN_LENGTH = 4
+
+Lookup = Callable[[str], bool]  # is this stem indexed?
+Neighbours = Callable[[str, int, int], list[tuple[str, int]]]  # (first letter, min len, max len) -> [(term, df)]
+
+
+def correct(
+    words: Iterable[str], stem: Callable[[str], str], known: Lookup, neighbours: Neighbours
+) -> dict[str, str]:
+    """{word: indexed term} for the words that are not in the index but close to a term that is."""
+    fixes: dict[str, str] = {}
+    for word in dict.fromkeys(words):
+        if len(word) < MIN_LENGTH or not word.isalpha():
+            continue
+        stemmed = stem(word)
+        if known(stemmed) or known(word):
+            continue
+        best: tuple[float, int, str] | None = None
+        for term, df in neighbours(word[0], len(stemmed) - 2, len(word) + 2):
+            ratio = max(
+                difflib.SequenceMatcher(None, stemmed, term).ratio(),
+                difflib.SequenceMatcher(None, word, term).ratio(),
+            )
+            if ratio >= MIN_RATIO and (best is None or (ratio, df) > best[:2]):
+                best = (ratio, df, term)
+        if best is not None:
+            fixes[word] = best[2]
+    return fixes
+
+
+def respell(question: str, catalog) -> str:
+    """The question with misspelled content words replaced by the indexed terms closest to them."""
+    from .catalog import terms
+    from .extract import stems
+
+    words = terms(question)
+    fixes = correct(words, lambda w: stems([w])[0], catalog.has_term, catalog.terms_near)
+    if not fixes:
+        return question
+    return re.sub(r"\w+", lambda m: fixes.get(m.group(0).lower(), m.group(0)), question)
