@@ -37,9 +37,7 @@ MAX_QUOTE_CHARS = 250
 MAX_ANSWER_CHARS = 300
 MIN_CLAUSE_WORDS = 3  # shorter comma-separated pieces are list items and stay with their neighbour
 _CLAUSE_END = re.compile(r"[,;:—–](?=\s)|\s(?=[“\"(])|[”\"](?=\s)")
-_PLURAL_ASK = re.compile(
-    r"\b(?:which|what)\s+(?:\w+\s+){0,3}?(\w+(?:ies|[^su\W]s|es))\b|\b(?:list|name (?:all|the)|both|each of)\b", re.I
-)
+_LIST_ASK = re.compile(r"\b(?:list|name (?:all|the)|both|each of)\b")
 
 
 _local = threading.local()
@@ -65,9 +63,31 @@ def stems(words: Sequence[str]) -> list[str]:
     return [_stem(w) for w in words]
 
 
+_SINGULAR_S = {"news", "series", "species", "means", "politics", "economics", "physics", "headquarters", "this", "its"}
+_AUXILIARIES = {
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "will", "would", "can", "could",
+    "should", "may", "might", "must",
+}  # fmt: skip
+
+
 def asks_for_several(question: str) -> bool:
-    """Whether the question asks for a list ("which countries...", "list...", "both...")."""
-    return bool(_PLURAL_ASK.search(question))
+    """Whether the question asks for a list: "list ...", "both ...", or a plural noun after
+    which/what ("which countries", "what kind of penalties"), read up to the first auxiliary verb."""
+    low = question.lower()
+    if _LIST_ASK.search(low):
+        return True
+    m = re.search(r"\b(?:which|what)\b((?:\s+[\w'’]+){1,4})", low)
+    if not m:
+        return False
+    for word in m.group(1).split():
+        word = word.strip("'’")
+        if word in _AUXILIARIES:
+            break
+        if word in _SINGULAR_S or word.endswith(("ss", "us", "is")):
+            continue
+        if word.endswith("s") and len(word) > 3:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -108,3 +108,50 @@ def test_dotenv_is_read_and_unrelated_keys_ignored(monkeypatch, tmp_path):
     assert settings.top_k == 7
     assert not hasattr(settings, "openai_api_key")
     assert Settings(_env_file=None).top_k == 5
+
+
+@pytest.mark.parametrize(
+    ("question", "several"),
+    [
+        ("Which news agency carried it?", False),
+        ("What was the outcome of the meeting?", False),
+        ("What does Russia want?", False),
+        ("Which news agencies are cited?", True),
+        ("Which countries' leaders signed the statement?", True),
+        ("What kind of penalties did they weigh?", True),
+        ("List the leaders who called for a cease-fire", True),
+    ],
+)
+def test_list_questions_are_told_from_single_answer_ones(question, several):
+    from retrieval.extract import asks_for_several
+
+    assert asks_for_several(question) is several
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many civilians were killed?", "count"),
+        ("On what exact date did it happen?", "time"),
+        ("When was the statement issued?", "time"),
+        ("Where did Interfax report from?", "name"),
+        ("What is the name of the German chancellor?", "name"),
+        ("What percentage of east Aleppo was seized?", "percent"),
+        ("How did Lavrov say fighters who refused to leave would be treated?", None),
+        ("Who blocked the resolution?", None),
+    ],
+)
+def test_expected_answer_types(question, kind):
+    from retrieval.answer_types import expected_type
+
+    assert expected_type(question) == kind
+
+
+def test_answer_type_needs_a_token_the_question_lacks():
+    from retrieval.answer_types import has_type
+
+    q = "How many members voted for the seven-day cease-fire?"
+    assert not has_type("count", "a resolution for a seven-day cease-fire was blocked", q)
+    assert has_type("count", "twelve members voted for it", q)
+    assert not has_type("count", "forces seized about 80% of the city since 2012", "How many died?")
+    assert has_type("time", "the talks restart on Saturday", "When do talks restart?")
