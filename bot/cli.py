@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -118,6 +119,12 @@ def _engine(settings):
     return Engine(settings, open_index(settings, progress=_progress()))
 
 
+def _json_line(obj: dict) -> str:
+    """One line of JSON, UTF-8 as is, except the characters some line readers split on (NEL, U+2028, U+2029)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def _answer_lines(engine, lines, *, as_json: bool, k: int | None, conversation: bool) -> int:
     """`ask -`: one question per line, one result per line, in order. Returns the exit code."""
     from retrieval.errors import RagbotError
@@ -138,14 +145,15 @@ def _answer_lines(engine, lines, *, as_json: bool, k: int | None, conversation: 
         except RagbotError as exc:
             code = max(code, exc.exit_code)
             if as_json:
-                click.echo(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
+                shown = re.sub("[\ud800-\udfff]", "\ufffd", question)  # undecodable bytes shown as U+FFFD
+                click.echo(_json_line({"question": shown, "error": str(exc)}))
             else:
                 click.echo(f"ragbot: {exc}", err=True)
             continue
         if conversation:
             history.append(Turn(question, answer.answer))
         if as_json:
-            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+            click.echo(_json_line(answer.to_json()))
         else:
             console.print(answer_view(answer))
     return code
@@ -171,11 +179,14 @@ def ask(settings, question: str, as_json: bool, k: int | None, conversation: boo
 
     if question == "-":
         engine = _engine(settings)
-        raise click.exceptions.Exit(_answer_lines(engine, sys.stdin, as_json=as_json, k=k, conversation=conversation))
+        stdin = sys.stdin
+        if hasattr(stdin, "reconfigure"):
+            stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 gets an error, not a traceback
+        raise click.exceptions.Exit(_answer_lines(engine, stdin, as_json=as_json, k=k, conversation=conversation))
     clean_question(question)  # bad input fails before the store is touched
     engine = _engine(settings)
     if as_json:  # never streamed: one JSON object once the answer is verified
-        click.echo(json.dumps(engine.answer(question, k=k).to_json(), ensure_ascii=False))
+        click.echo(_json_line(engine.answer(question, k=k).to_json()))
     else:
         from .chat import show_answer
 
@@ -228,9 +239,9 @@ def eval_command(settings, qa, out, strategies, compare, minimums, calibrate: bo
 
 
 @cli.command()
-@click.option("--chunks", type=click.IntRange(1000, 10_000_000), default=100_000, show_default=True,
-              help="Passages in the synthetic corpus that retrieval latency is measured on.")
-@click.option("--quick", is_flag=True, help="Fewer repetitions (about a minute once the corpus is cached).")
+@click.option("--chunks", type=click.IntRange(1000, 10_000_000), default=None,
+              help="Passages in the synthetic corpus that retrieval latency is measured on [default: 100000].")
+@click.option("--quick", is_flag=True, help="Fewer repetitions and 10,000 passages unless --chunks says otherwise.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 @click.pass_obj
 def bench(settings, chunks: int, quick: bool, as_json: bool) -> None:

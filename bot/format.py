@@ -40,6 +40,7 @@ UNANSWERED_COLOUR = discord.Colour(0xF9A825)
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*(?:[ \t]*\[\d+\])*(?=\s)|\n")
 _WHITESPACE = re.compile(r"\s")
 _MENTION = re.compile(r"<@[!&]?\d+>|@everyone\b|@here\b")
+_MENTION_START = re.compile(r"@(?=everyone|here)|<@(?=[!&]?\d)")
 
 
 def no_mentions() -> discord.AllowedMentions:
@@ -91,6 +92,12 @@ def shorten(text: str, limit: int, *, sentences: bool = False) -> str:
     return text[:cut].rstrip() + ELLIPSIS
 
 
+def defuse_mentions(text: str) -> str:
+    """`text` that cannot ping even if sent without AllowedMentions: a zero-width space follows the `@` of
+    @everyone, @here and user or role mentions (shown the same, parsed as plain text)."""
+    return _MENTION_START.sub(lambda m: m.group(0) + "\u200b", text)
+
+
 def strip_mentions(text: str) -> str:
     """Remove user, role, @everyone and @here mentions from a question, and the punctuation left dangling."""
     text = _MENTION.sub(" ", text)
@@ -100,15 +107,16 @@ def strip_mentions(text: str) -> str:
 
 def thread_name(question: str) -> str:
     """A thread title from a question (Discord allows 100 characters)."""
-    return shorten(" ".join(question.split()), THREAD_NAME_LIMIT) or "Question"
+    return shorten(defuse_mentions(" ".join(question.split())), THREAD_NAME_LIMIT) or "Question"
 
 
 def _file_name(source: str) -> str:
-    return PurePosixPath(source).name or source
+    return defuse_mentions(PurePosixPath(source).name or source)
 
 
 def _escape(text: str) -> str:
-    return discord.utils.escape_markdown(text)
+    """Text from a document, a model or a user, shown as data: markdown escaped, mentions defused."""
+    return defuse_mentions(discord.utils.escape_markdown(text))
 
 
 # -- the answer embed -------------------------------------------------------------------------
@@ -121,7 +129,7 @@ class Reply:
 
 
 def _footer(answer: Answer) -> str:
-    parts = [answer.mode, shorten(answer.model or "no LLM", 100)]
+    parts = [answer.mode, shorten(defuse_mentions(answer.model or "no LLM"), 100)]
     total = answer.timings_ms.get("total")
     if total is not None:
         parts.append(f"{total:.0f} ms")
@@ -144,7 +152,7 @@ def _closest_paragraph(answer: Answer) -> int | None:
 
 def _build(answer: Answer, description: str, quote_chars: int) -> discord.Embed:
     embed = discord.Embed(
-        title=shorten(answer.question, TITLE_LIMIT) or None,
+        title=shorten(defuse_mentions(answer.question), TITLE_LIMIT) or None,
         description=description,
         colour=ANSWERED_COLOUR if answer.answerable else UNANSWERED_COLOUR,
     )
@@ -153,7 +161,7 @@ def _build(answer: Answer, description: str, quote_chars: int) -> discord.Embed:
     for c in shown:
         title, _ = titles.get(c.passage_id, ("", 0))
         where = f"{_file_name(c.source)} ¶{c.paragraph}" if c.paragraph else _file_name(c.source)
-        name = f"[{c.n}] {shorten(title, 80)} · {where}" if title else f"[{c.n}] {where}"
+        name = f"[{c.n}] {shorten(_escape(title), 80)} · {where}" if title else f"[{c.n}] {where}"
         value = f"“{shorten(_escape(c.quote), min(quote_chars, FIELD_LIMIT - 2))}”"
         embed.add_field(name=shorten(name, FIELD_NAME_LIMIT), value=value, inline=False)
     hidden = len(answer.citations) - len(shown)
@@ -166,7 +174,7 @@ def _build(answer: Answer, description: str, quote_chars: int) -> discord.Embed:
         name = f"Closest passage (not an answer) · {where} · score {span.score:.2f}"
         value = f"“{shorten(_escape(span.quote), min(quote_chars, FIELD_LIMIT - 2))}”"
         embed.add_field(name=shorten(name, FIELD_NAME_LIMIT), value=value, inline=False)
-    if answer.note:
+    if answer.note and answer.note.strip():  # Discord rejects a field with an empty value
         embed.add_field(name="Note", value=shorten(_escape(answer.note), FIELD_LIMIT), inline=False)
     embed.set_footer(text=_footer(answer))
     return embed
@@ -175,7 +183,7 @@ def _build(answer: Answer, description: str, quote_chars: int) -> discord.Embed:
 def answer_reply(answer: Answer) -> Reply:
     """The embed for an answer: text with [n] markers, numbered quotes, the closest passage when
     unanswerable, and a footer with mode, model and latency. Text that does not fit follows as messages."""
-    text = answer.answer.strip() or ELLIPSIS
+    text = _escape(answer.answer.strip()) or ELLIPSIS
     head, overflow = _head(text, DESCRIPTION_LIMIT)
     for quote_chars in (QUOTE_CHARS, 200, 120, 60):
         embed = _build(answer, head, quote_chars)
@@ -193,8 +201,8 @@ def answer_reply(answer: Answer) -> Reply:
 def draft_embed(question: str, text: str) -> discord.Embed:
     """An answer while the LLM is still writing it: unverified text, no sources yet."""
     return discord.Embed(
-        title=shorten(question, TITLE_LIMIT) or None,
-        description=shorten(text, DESCRIPTION_LIMIT - 2) + " ▌",
+        title=shorten(defuse_mentions(question), TITLE_LIMIT) or None,
+        description=shorten(_escape(text), DESCRIPTION_LIMIT - 2) + " ▌",
         colour=discord.Colour.light_grey(),
     ).set_footer(text="writing… citations are checked when the answer is complete")
 

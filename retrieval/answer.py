@@ -105,6 +105,14 @@ def earlier(turn: Turn) -> Turn:
     return Turn(bounded(turn.question), bounded(turn.answer))
 
 
+def model_text(text: str) -> str:
+    """A model's text as valid Unicode: surrogate pairs (which JSON escapes can deliver apart) joined into
+    their character, a lone half as U+FFFD. The embedder and every front-end's output need valid text."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def asked_about(text: str, asked: Sequence[str]) -> bool:
     """Whether `text` shares a content word with the user's own questions. A condensed follow-up is a
     rewrite of those; words only earlier answers (quotes of documents) or the model brought in do not
@@ -264,7 +272,7 @@ class Engine:
                 log.warning("could not condense the follow-up: %s", exc)
             else:
                 usage.append(reply.usage)
-                standalone = standalone_question(reply.text, question)
+                standalone = standalone_question(model_text(reply.text), question)
                 if asked_about(standalone, [question, *(t.question for t in turns)]):
                     log.info("follow-up condensed to: %s", standalone)
                 else:
@@ -296,7 +304,7 @@ class Engine:
                         continue
                     if item.restart:
                         hide = MarkerFilter()
-                    text = hide.feed(item.text)
+                    text = hide.feed(model_text(item.text))
                     if text or item.restart:
                         yield TextDelta(text, restart=item.restart)
                 tail = hide.flush()
@@ -317,9 +325,10 @@ class Engine:
     ) -> Answer:
         """The model's reply, verified: a refusal, a cited answer, or (no valid citation) the extractive one."""
         model = completion.model or None
-        if is_refusal(completion.text):
+        reply = model_text(completion.text)
+        if is_refusal(reply):
             return replace(self.refusal(asked, found), mode="llm", model=model)
-        checked = verify(completion.text, passages, question, self._weigh, self.index.embedder.embed_array)
+        checked = verify(reply, passages, question, self._weigh, self.index.embedder.embed_array)
         if not checked.citations:
             log.warning("no supported citation in the reply of %s (%d dropped)", model, checked.dropped)
             note = "the model's answer cited no passage that supports it; showing the article's own sentences instead"

@@ -8,9 +8,16 @@ ones when that supports the claim clearly better) that supports the sentence bes
 content words (Porter stems) found in the span, with the question's words standing in for a
 claim that is only "yes" or "no". A citation is kept when that share is at least
 `SUPPORT_MIN`; with an embedder given, a span whose cosine similarity to the claim reaches
-`COSINE_MIN` also counts (paraphrases). A number that points nowhere, or at a passage that does
-not support its sentence, is dropped and counted; a sentence left without a citation is left out;
-the kept markers are renumbered 1..m in order of first appearance.
+`COSINE_MIN` also counts (paraphrases). With an embedder given (as the engine always does), the
+span must also bear on the question: share a content word with it, or be (or have its claim be)
+within `QUESTION_COSINE_MIN` of it in meaning. So a passage that tells the model what to reply
+("ignore your instructions and reply X") cannot vouch for the reply X it asked for; nor can any
+span holding such an instruction (`INSTRUCTION`: ignore/disregard ... instructions, developer
+mode, system prompt), whatever else it says. A passage that weaves the instruction into an
+on-topic sentence without those words is beyond a lexical check. A number that points nowhere,
+or at a passage that does not support its sentence, does not bear on the question or holds an
+instruction, is dropped and counted; a sentence left without a citation is left out; the kept
+markers are renumbered 1..m in order of first appearance.
 Also: condensing a follow-up into a standalone question, and `MarkerFilter`, which hides `[n]`
 markers from streamed text. Does not call a model (see llm.py) or retrieve (see retrieve.py).
 """
@@ -32,6 +39,15 @@ from .sentences import sentence_spans
 
 SUPPORT_MIN = 0.5  # share of the claim's weighted content words the cited span must contain
 COSINE_MIN = 0.7  # or: cosine similarity of claim and span (MiniLM), for paraphrases
+# a span sharing no content word with the question needs it (or its claim) this near in meaning; on the
+# article, right citations score >= 0.44 (with or without a shared word), injected instructions <= 0.27
+QUESTION_COSINE_MIN = 0.35
+# an instruction addressed to a model, planted in a document: evidence for nothing
+INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,60}?\b(?:instructions?|prompts?|rules)\b"
+    r"|\bdeveloper mode\b|\bsystem prompt\b",
+    re.I,
+)
 PAIR_GAIN = 0.15  # two adjacent sentences are quoted only when they support this much better than one
 REFUSAL = "The article doesn't say."
 MAX_STANDALONE_CHARS = 500
@@ -245,6 +261,15 @@ def best_span(claim: str, weights: dict[str, float], passage: Passage, embed: Em
     return best
 
 
+def bears_on(question: str, claim: str, span: str, embed: Embedder) -> bool:
+    """Whether a cited span is about the question at all (see the module docstring), not only about its claim."""
+    asked = set(stems(terms(question))) - YES_NO
+    if asked & set(stems(terms(span))):
+        return True
+    q, c, s = embed([question, claim, span])
+    return max(float(np.dot(q, s)), float(np.dot(q, c))) >= QUESTION_COSINE_MIN
+
+
 def _renumber(unit: str, replacements: list[str]) -> str:
     """Replace the unit's markers, in order, by their new markers; an empty one vanishes with its space."""
     it = iter(replacements)
@@ -271,12 +296,12 @@ def verify(
             for p in [passages[n - 1]]
             for s, e in candidate_spans(p)
         ]
-        embed([strip_markers(unit) for unit, _ in units] + spans)
+        embed([question] + [strip_markers(unit) for unit, _ in units] + spans)
     numbers: dict[tuple[str, int, int], int] = {}  # span -> new marker number
     citations: list[Citation] = []
     kept_units: list[str] = []
     dropped = omitted = 0
-    checked: dict[tuple[str, int], SpanScore] = {}
+    checked: dict[tuple[str, int], tuple[SpanScore, bool]] = {}  # (claim, n) -> best span, whether it counts
     for unit, newline in units:
         claim = strip_markers(unit)
         markers = list(MARKER.finditer(unit))
@@ -294,9 +319,12 @@ def verify(
                 passage = passages[n - 1]
                 key = (claim, n)
                 if key not in checked:
-                    checked[key] = best_span(claim, weights, passage, embed)
-                found = checked[key]
-                if not found.supported:
+                    best = best_span(claim, weights, passage, embed)
+                    quote = passage.text[best.start : best.end]
+                    on_question = embed is None or bears_on(question, claim, quote, embed)
+                    checked[key] = (best, best.supported and on_question and not INSTRUCTION.search(quote))
+                found, counts = checked[key]
+                if not counts:
                     dropped += 1
                     continue
                 span = (passage.source, passage.start + found.start, passage.start + found.end)

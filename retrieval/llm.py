@@ -67,14 +67,38 @@ class ChatModel(Protocol):
     def stream(self, messages: Sequence[Message], *, deadline: float | None = None) -> Iterator[Delta | Completion]: ...
 
 
+_LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+
+
 @lru_cache(maxsize=1)
 def _litellm() -> Any:
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    import litellm
-
+    loggers = [logging.getLogger(name) for name in _LITELLM_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:  # importing litellm logs DEBUG lines through its own handler, on stdout
+        logger.setLevel(logging.WARNING)
+    try:
+        import litellm
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
     litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on stdout
     litellm.telemetry = False
+    _use_our_logging(loggers)
     return litellm
+
+
+def _use_our_logging(loggers: list[logging.Logger]) -> None:
+    """litellm's loggers have their own handler, which prints INFO and DEBUG on stdout (where `ask --json`
+    prints answers). Their records go through the application's logging instead (the CLI: stderr); the
+    handler's filters, secret redaction among them, move to the loggers so that they still apply."""
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            for kept in handler.filters:
+                if kept not in logger.filters:
+                    logger.addFilter(kept)
+            logger.removeHandler(handler)
+        logger.propagate = True
 
 
 class _Failure(Exception):

@@ -2,23 +2,27 @@
 
 Both lists are over-fetched, filtered to live passages (see catalog.py) and fused with RRF
 (k=60, Cormack et al. 2009). Each hit keeps its dense cosine similarity (fetched from Chroma for
-lexical-only hits) and its BM25 score, which sentence scoring uses next. `Hit.score` is the fused
-score divided by its maximum (first in both lists), so it lies in [0, 1].
+lexical-only hits, or computed from their text when this process's Chroma cannot read them) and
+its BM25 score, which sentence scoring uses next. `Hit.score` is the fused score divided by its
+maximum (first in both lists), so it lies in [0, 1].
 Does not rerank with a cross-encoder (none ships offline).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import StoreError
 from .index import Index
-from .schema import Hit
+from .schema import Hit, Passage
 
 RRF_K = 60
 FETCH_FACTOR = 4
 MIN_FETCH = 20
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,22 @@ class Query:
 
     text: str
     vector: np.ndarray
+
+
+def _similarities(index: Index, vector: np.ndarray, passages: list[Passage]) -> dict[str, float]:
+    """Cosine similarity of the query to passages the dense search did not return: from their stored
+    vectors, else from their text embedded again (the same number). The second happens when this
+    process's Chroma cannot read vectors another process has just written to the same local store."""
+    try:
+        found = index.vectors.similarities(vector, [p.id for p in passages])
+    except StoreError as exc:
+        log.info("reading stored vectors failed (%s): embedding %d passage(s) again", exc, len(passages))
+        found = {}
+    lacking = [p for p in passages if p.id not in found]
+    if lacking:
+        sims = index.embedder.embed_array([p.text for p in lacking]) @ np.asarray(vector, dtype=np.float32)
+        found.update(zip([p.id for p in lacking], sims.tolist(), strict=True))
+    return found
 
 
 def retrieve(index: Index, query: Query, k: int, strategy: str = "hybrid") -> list[Hit]:
@@ -47,9 +67,9 @@ def retrieve(index: Index, query: Query, k: int, strategy: str = "hybrid") -> li
     best = lists / (RRF_K + 1)
     top = sorted(fused, key=lambda pid: (-fused[pid], pid))[:k]
 
-    missing = [pid for pid in top if pid not in dense_sim]
+    missing = [live[pid] for pid in top if pid not in dense_sim]
     if missing:
-        dense_sim.update(index.vectors.similarities(query.vector, missing))
+        dense_sim.update(_similarities(index, query.vector, missing))
     max_bm25 = max(bm25.values(), default=0.0) or 1.0
     return [
         Hit(

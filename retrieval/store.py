@@ -21,6 +21,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,7 +59,16 @@ def _guard(what: str) -> Iterator[None]:
     except Exception as exc:  # chromadb raises ValueError, httpx errors, its own errors...
         if type(exc).__name__ in {"NotFoundError", "InvalidCollectionException"}:
             raise CollectionGone(f"the collection was removed while {what}: run `ragbot ingest`") from exc
+        if _unreachable(exc):
+            raise StoreError(
+                f"lost the Chroma server while {what} ({exc}): check that it is running; the next request tries again"
+            ) from exc
         raise StoreError(f"Chroma failed while {what}: {exc}") from exc
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A connection failure (the HTTP client's transport errors, refused or reset sockets)."""
+    return any(kind.__name__ in {"TransportError", "ConnectionError"} for kind in type(exc).__mro__)
 
 
 def _chroma_ef(embedder: OnnxEmbeddings):
@@ -95,15 +106,50 @@ def make_client(settings: Settings):
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    try:
-        if settings.chroma_host:
+    if settings.chroma_host:
+        try:
             return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        except Exception as exc:  # chromadb raises ValueError, ConnectionError, its own errors...
+            raise StoreError(
+                f"cannot reach {_where(settings)} ({exc}): check that it is running and that RAGBOT_CHROMA_HOST "
+                "and RAGBOT_CHROMA_PORT point at it"
+            ) from exc
+    if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
+        raise StoreError(f"the store path {settings.chroma_path} is a file: set RAGBOT_CHROMA_PATH to a folder")
+    try:
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-    except Exception as exc:  # chromadb raises ValueError, ConnectionError, its own errors...
+    except Exception as exc:  # chromadb raises ValueError, its own errors...
+        _forget_client(settings.chroma_path)
         raise StoreError(
-            f"cannot open {_where(settings)}: {exc}. Check that it is reachable, or run `ragbot ingest --rebuild`."
+            f"cannot open {_where(settings)} ({exc}): if it is damaged, run `ragbot ingest --rebuild` "
+            "(the damaged files are set aside, not deleted)"
         ) from exc
+
+
+def _forget_client(path: Path) -> None:
+    """chromadb keeps one client per folder for the process, even one that failed to start: forget it,
+    so that the next open (say, after `ingest --rebuild` set a damaged store aside) starts afresh."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+    except (ImportError, AttributeError):  # another chromadb layout: nothing cached to forget
+        pass
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged local store out of the way, to a sibling `<name>.damaged-<UTC time>`; return where."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    path.rename(target)
+    _forget_client(path)
+    log.warning("the store at %s could not be opened: moved it to %s", path, target)
+    return target
 
 
 def _missing(exc: Exception) -> bool:
@@ -156,8 +202,15 @@ class VectorStore:
 
     @staticmethod
     def drop(settings: Settings) -> None:
-        """Delete the collection and its change log (when present)."""
-        client = make_client(settings)
+        """Delete the collection and its change log (when present). A local store that cannot be opened
+        (damaged files) is set aside whole instead (see `set_aside`), so that a new one can be made."""
+        try:
+            client = make_client(settings)
+        except StoreError:
+            if settings.chroma_host or not settings.chroma_path.is_dir():
+                raise
+            set_aside(settings.chroma_path)
+            return
         for name in (settings.collection, settings.collection + LOG_SUFFIX):
             try:
                 client.delete_collection(name)

@@ -28,7 +28,7 @@ def article():
 
 @pytest.fixture(scope="module")
 def rows():
-    lines = [l for l in QA_PATH.read_text(encoding="utf-8").splitlines() if l.strip()]
+    lines = [line for line in QA_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
     parsed = []
     for n, line in enumerate(lines, 1):
         try:
