@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 
 MIN_RATIO = 0.8
 MIN_LENGTH = 4
+MAX_ATTEMPTS = 3  # unknown words looked up per question (each scans the terms sharing its first letter)
 
 Lookup = Callable[[str], bool]  # is this stem indexed?
 Neighbours = Callable[[str, int, int], list[tuple[str, int]]]  # (first letter, min len, max len) -> [(term, df)]
@@ -25,18 +26,28 @@ def correct(
 ) -> dict[str, str]:
     """{word: indexed term} for the words that are not in the index but close to a term that is."""
     fixes: dict[str, str] = {}
+    attempts = 0
     for word in dict.fromkeys(words):
         if len(word) < MIN_LENGTH or not word.isalpha():
             continue
         stemmed = stem(word)
         if known(stemmed) or known(word):
             continue
+        attempts += 1
+        if attempts > MAX_ATTEMPTS:
+            break
         best: tuple[float, int, str] | None = None
+        matchers = []
+        for target in dict.fromkeys((stemmed, word)):
+            m = difflib.SequenceMatcher(None)
+            m.set_seq2(target)  # difflib caches facts about seq2: compare every candidate against it
+            matchers.append(m)
         for term, df in neighbours(word[0], len(stemmed) - 2, len(word) + 2):
-            ratio = max(
-                difflib.SequenceMatcher(None, stemmed, term).ratio(),
-                difflib.SequenceMatcher(None, word, term).ratio(),
-            )
+            ratio = 0.0
+            for m in matchers:
+                m.set_seq1(term)
+                if m.real_quick_ratio() >= MIN_RATIO and m.quick_ratio() >= MIN_RATIO:
+                    ratio = max(ratio, m.ratio())
             if ratio >= MIN_RATIO and (best is None or (ratio, df) > best[:2]):
                 best = (ratio, df, term)
         if best is not None:
