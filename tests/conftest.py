@@ -204,3 +204,22 @@ def store_copy(article_store, tmp_path) -> Path:
     dest = tmp_path / "store"
     shutil.copytree(article_store, dest)
     return dest
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The scripted OpenAI-compatible server (tests/llm_server.py) on a loopback port."""
+    from tests.llm_server import LLMServer
+
+    with LLMServer() as running:
+        yield running
+
+
+@pytest.fixture
+def loopback(server, monkeypatch):
+    """The loopback LLM server with its request log cleared and retry backoff cut to 10 ms."""
+    from retrieval import llm as llm_module
+
+    server.reset()
+    monkeypatch.setattr(llm_module, "BACKOFF_S", 0.01)
+    return server

@@ -22,7 +22,6 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-import retrieval.llm as llm_module
 from retrieval.answer import NOT_IN_ARTICLE, Engine, Final, TextDelta
 from retrieval.errors import LLMError
 from retrieval.generate import COSINE_MIN, SUPPORT_MIN, _units, claim_weights, marker_numbers, strip_markers, support
@@ -48,19 +47,6 @@ OTHER_QUESTIONS = [
 
 def budget(n: int) -> int:
     return max(1, n * hypothesis_settings.default.max_examples // 100)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LLMServer() as running:
-        yield running
-
-
-@pytest.fixture
-def loopback(server, monkeypatch):
-    server.reset()
-    monkeypatch.setattr(llm_module, "BACKOFF_S", 0.01)
-    return server
 
 
 def llm_engine(engine, server: LLMServer, model: str, **overrides) -> Engine:

@@ -38,19 +38,6 @@ USAGE = {"prompt_tokens": PROMPT_WORDS, "completion_tokens": 6}
 HAMBURG_Q = "From which city did Interfax report Lavrov's comments about the Geneva talks?"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with LLMServer() as running:
-        yield running
-
-
-@pytest.fixture
-def loopback(server, monkeypatch):
-    server.reset()
-    monkeypatch.setattr(llm_module, "BACKOFF_S", 0.01)
-    return server
-
-
 def settings_for(server: LLMServer, model: str, **overrides) -> Settings:
     return Settings(
         _env_file=None, llm_model=f"openai/{model}", llm_api_base=server.base_url, llm_api_key=KEY, **overrides
