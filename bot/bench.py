@@ -195,19 +195,25 @@ def article_store(settings: Settings, embedder, work: Path) -> Settings:
     return target
 
 
+def _warm_timings(call: Callable[[str], object], questions: Sequence[str], passes: int) -> list[float]:
+    """Milliseconds per call over `passes` rounds of `questions`, after five warm-up calls."""
+    for q in questions[:5]:
+        call(q)
+    times = []
+    for _ in range(passes):
+        for q in questions:
+            t0 = time.perf_counter()
+            call(q)
+            times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
 def measure_answers(target: Settings, embedder, questions: Sequence[str], passes: int) -> list[float]:
     from retrieval.answer import Engine
     from retrieval.index import Index
 
     engine = Engine(target, Index.open(target, embedder=embedder))
-    for q in questions[:5]:
-        engine.answer(q)
-    times = []
-    for _ in range(passes):
-        for q in questions:
-            t0 = time.perf_counter()
-            engine.answer(q)
-            times.append((time.perf_counter() - t0) * 1000)
+    times = _warm_timings(engine.answer, questions, passes)
     engine.index.close()
     return times
 
@@ -322,14 +328,7 @@ def measure_retrieval(target: Settings, embedder, questions: Sequence[str], pass
     from retrieval.index import Index
 
     engine = Engine(target, Index.open(target, embedder=embedder))
-    for q in questions[:5]:
-        engine.retrieve(q)
-    times = []
-    for _ in range(passes):
-        for q in questions:
-            t0 = time.perf_counter()
-            engine.retrieve(q)
-            times.append((time.perf_counter() - t0) * 1000)
+    times = _warm_timings(engine.retrieve, questions, passes)
     n = engine.index.catalog.live_count()
     engine.index.close()
     return n, times
