@@ -80,6 +80,8 @@ def asks_for_several(question: str) -> bool:
     if not m:
         return False
     for word in m.group(1).split():
+        if word.endswith(("'s", "’s")):
+            continue  # a possessive ("Lavrov's remarks"), not a plural
         word = word.strip("'’")
         if word in _AUXILIARIES:
             break

@@ -114,6 +114,7 @@ def test_dotenv_is_read_and_unrelated_keys_ignored(monkeypatch, tmp_path):
     ("question", "several"),
     [
         ("Which news agency carried it?", False),
+        ("Which news agency carried Lavrov's remarks?", False),
         ("What was the outcome of the meeting?", False),
         ("What does Russia want?", False),
         ("Which news agencies are cited?", True),
