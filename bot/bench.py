@@ -102,7 +102,7 @@ def _say(progress: Callable[[str], None] | None, message: str) -> None:
 
 
 def _seed_documents(settings: Settings) -> list[Path]:
-    from retrieval.load import find_files
+    from retrieval.documents.load import find_files
 
     if not settings.seeds_dir.is_dir():
         raise InputError(f"the bench needs the seeds folder ({settings.seeds_dir}): set RAGBOT_SEEDS_DIR")
@@ -131,8 +131,8 @@ def _local(settings: Settings, path: Path) -> Settings:
 # -- ingest -------------------------------------------------------------------------------------
 def _article_copies(sources: Sequence[Path], folder: Path, passages: int) -> int:
     """Write shuffled copies of the seed documents until they hold about `passages` passages."""
-    from retrieval.load import load
-    from retrieval.split import split
+    from retrieval.documents.load import load_document as load
+    from retrieval.documents.split import split
 
     docs = [load(p) for p in sources]
     rng = random.Random(7)
@@ -156,10 +156,11 @@ def measure_ingest(settings: Settings, embedder, work: Path, n: int) -> tuple[fl
     The raw embedder is timed before and after the ingest and the two runs pooled, so a change
     in the machine's load during the run biases neither side of the ratio.
     """
-    from retrieval.index import Index
-    from retrieval.ingest import ingest
-    from retrieval.load import find_files, load
-    from retrieval.split import split
+    from retrieval.documents.ingest import ingest
+    from retrieval.documents.load import find_files
+    from retrieval.documents.load import load_document as load
+    from retrieval.documents.split import split
+    from retrieval.storage.index import Index
 
     folder = work / "copies"
     _article_copies(_seed_documents(settings), folder, n)
@@ -185,8 +186,8 @@ def measure_ingest(settings: Settings, embedder, work: Path, n: int) -> tuple[fl
 
 # -- answers on the article ---------------------------------------------------------------------
 def article_store(settings: Settings, embedder, work: Path) -> Settings:
-    from retrieval.index import Index
-    from retrieval.ingest import ingest
+    from retrieval.documents.ingest import ingest
+    from retrieval.storage.index import Index
 
     target = _local(settings, work / "article-store")
     index = Index.open(target, create=True, embedder=embedder)
@@ -209,8 +210,8 @@ def _warm_timings(call: Callable[[str], object], questions: Sequence[str], passe
 
 
 def measure_answers(target: Settings, embedder, questions: Sequence[str], passes: int) -> list[float]:
-    from retrieval.answer import Engine
-    from retrieval.index import Index
+    from retrieval.engine import Engine
+    from retrieval.storage.index import Index
 
     engine = Engine(target, Index.open(target, embedder=embedder))
     times = _warm_timings(engine.answer, questions, passes)
@@ -223,8 +224,8 @@ def _vocabulary(sources: Sequence[Path], rng: np.random.Generator, size: int) ->
     """Words ranked for a Zipf law: stopwords first, then the article's content words at random
     ranks among the next COMMON_RANKS (so a question's words are common, as in a news archive),
     then made-up words."""
-    from retrieval.catalog import STOPWORDS
-    from retrieval.load import load
+    from retrieval import STOPWORDS
+    from retrieval.documents.load import load_document as load
 
     text = " ".join(load(p).text for p in sources)
     words = list(dict.fromkeys(w for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 1))
@@ -275,9 +276,9 @@ def synthetic_store(settings: Settings, embedder, n: int, progress=None) -> Sett
     """A local store of `n` synthetic passages, built once and cached under the user's cache directory."""
     from platformdirs import user_cache_dir
 
-    from retrieval.catalog import Catalog, Change, DocumentInfo, now_utc
-    from retrieval.index import catalog_path
-    from retrieval.store import VectorStore
+    from retrieval.storage.catalog import Catalog, Change, DocumentInfo, now_utc
+    from retrieval.storage.index import catalog_path
+    from retrieval.storage.vectors import VectorStore
 
     model = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder.name)[-60:]
     folder = Path(user_cache_dir("ragbot")) / "bench" / f"synthetic-{n}-v{CORPUS_VERSION}-{model}"
@@ -324,8 +325,8 @@ def synthetic_store(settings: Settings, embedder, n: int, progress=None) -> Sett
 
 
 def measure_retrieval(target: Settings, embedder, questions: Sequence[str], passes: int) -> tuple[int, list[float]]:
-    from retrieval.answer import Engine
-    from retrieval.index import Index
+    from retrieval.engine import Engine
+    from retrieval.storage.index import Index
 
     engine = Engine(target, Index.open(target, embedder=embedder))
     times = _warm_timings(engine.retrieve, questions, passes)
@@ -390,11 +391,11 @@ def measure_cold_ask(target: Settings, work: Path, runs: int) -> tuple[list[floa
 # -- the whole run ------------------------------------------------------------------------------
 def run(settings: Settings, *, chunks: int | None = None, quick: bool = False, progress=None) -> BenchResult:
     """Every measurement; `chunks` defaults to 100,000 passages (10,000 with `quick`)."""
-    from retrieval.embed import OnnxEmbeddings
+    from retrieval.documents.embed import Embedder
 
     plan = Plan.make(quick)
     chunks = chunks or (QUICK_CHUNKS if quick else DEFAULT_CHUNKS)
-    embedder = OnnxEmbeddings(settings.embedding_model)
+    embedder = Embedder(settings.embedding_model)
     questions = _questions(settings)
     with tempfile.TemporaryDirectory(prefix="ragbot-bench-") as tmp:
         work = Path(tmp)

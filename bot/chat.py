@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from rich.console import Console
 from rich.text import Text
 
-from retrieval.answer import Engine, Event, Final, TextDelta
+from retrieval.engine import Engine, Event, Final, TextDelta
 from retrieval.errors import InputError, RagbotError
 from retrieval.schema import Answer, Turn
 

@@ -87,7 +87,7 @@ def _progress():
 @click.pass_obj
 def ingest(settings, paths: tuple[Path, ...], rebuild: bool) -> None:
     """Sync documents (.txt, .md, .html files or folders; default: seeds/) into the store."""
-    from retrieval.ingest import ingest as run_ingest
+    from retrieval.documents.ingest import ingest as run_ingest
 
     report = run_ingest(settings, list(paths) or None, rebuild=rebuild, progress=_progress())
     for skipped in report.skipped:
@@ -99,7 +99,7 @@ def ingest(settings, paths: tuple[Path, ...], rebuild: bool) -> None:
 @click.pass_obj
 def sources(settings) -> None:
     """List the ingested documents with their passage counts."""
-    from retrieval.index import Index
+    from retrieval.storage.index import Index
 
     index = Index.open(settings)
     docs = index.catalog.documents()
@@ -113,8 +113,8 @@ def sources(settings) -> None:
 
 
 def _engine(settings):
-    from retrieval.answer import Engine
-    from retrieval.ingest import open_index
+    from retrieval.documents.ingest import open_index
+    from retrieval.engine import Engine
 
     return Engine(settings, open_index(settings, progress=_progress()))
 
@@ -175,7 +175,7 @@ def _stdout_console():
 @click.pass_obj
 def ask(settings, question: str, as_json: bool, k: int | None, conversation: bool) -> None:
     """Answer QUESTION (or, with '-', one question per line of stdin)."""
-    from retrieval.answer import clean_question
+    from retrieval.engine import clean_question
 
     if question == "-":
         engine = _engine(settings)

@@ -22,7 +22,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from retrieval.answer import Final
+from retrieval.engine import Final
 from retrieval.errors import ConfigError, InputError, RagbotError
 from retrieval.schema import Answer, Turn
 from retrieval.settings import Settings

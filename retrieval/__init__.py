@@ -1,5 +1,96 @@
 """ragbot's core: ingest documents and answer questions about them with exact cited quotes.
 
-Front-ends use `retrieval.ingest.ingest`, `retrieval.answer.Engine` and the dataclasses in
-`retrieval.schema`. Nothing here prints, reads the environment at import, or imports a front-end.
+This module is the core's public face; front-ends (CLI, chat, Discord, evaluation, bench) import
+only from here. Names are resolved lazily (PEP 562 `__getattr__`), so `import retrieval` costs
+nothing and a cold `ragbot ask` pays only for the modules its answer uses.
+
+Inside, the core is grouped by flow:
+    documents/   find, read, split, embed and ingest files
+    storage/     Chroma vectors, the SQLite catalog and the index that joins them
+    answering/   the question as a query, hybrid retrieval, evidence scoring, extractive answers
+    generation/  the language-model seam, prompts and citation verification
+    engine.py    orchestration: question -> evidence -> extract or generate -> Answer
+Nothing here prints, reads the environment at import, or imports a front-end.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    # answering
+    "Engine": "retrieval.engine",
+    "Event": "retrieval.engine",
+    "Final": "retrieval.engine",
+    "TextDelta": "retrieval.engine",
+    "Retrieval": "retrieval.answering.query",
+    "clean_question": "retrieval.answering.query",
+    "MAX_QUESTION_CHARS": "retrieval.answering.query",
+    "refusal_text": "retrieval.text",
+    # documents and storage
+    "ingest": "retrieval.documents.ingest",
+    "open_index": "retrieval.documents.ingest",
+    "IngestReport": "retrieval.documents.ingest",
+    "Progress": "retrieval.documents.ingest",
+    "read_text": "retrieval.documents.load",
+    "find_files": "retrieval.documents.load",
+    "load_document": "retrieval.documents.load",
+    "split": "retrieval.documents.split",
+    "Embedder": "retrieval.documents.embed",
+    "Index": "retrieval.storage.index",
+    "temporary_index": "retrieval.documents.ingest",
+    "write_synthetic": "retrieval.storage.synthetic",
+    "STOPWORDS": "retrieval.text",
+    # settings, data, errors
+    "Settings": "retrieval.settings",
+    "load_settings": "retrieval.settings",
+    "Answer": "retrieval.schema",
+    "Citation": "retrieval.schema",
+    "Document": "retrieval.schema",
+    "Hit": "retrieval.schema",
+    "Passage": "retrieval.schema",
+    "Span": "retrieval.schema",
+    "Turn": "retrieval.schema",
+    "SCHEMA_VERSION": "retrieval.schema",
+    "RagbotError": "retrieval.errors",
+    "InputError": "retrieval.errors",
+    "ConfigError": "retrieval.errors",
+    "StoreError": "retrieval.errors",
+    "EmbeddingError": "retrieval.errors",
+    "LLMError": "retrieval.errors",
+    "ChatModel": "retrieval.generation.llm",
+    "Completion": "retrieval.generation.llm",
+    "Delta": "retrieval.generation.llm",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'retrieval' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # resolved once
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors; never executed
+    from retrieval.answering.query import MAX_QUESTION_CHARS, Retrieval, clean_question
+    from retrieval.documents.embed import Embedder
+    from retrieval.documents.ingest import IngestReport, Progress, ingest, open_index, temporary_index
+    from retrieval.documents.load import find_files, load_document, read_text
+    from retrieval.documents.split import split
+    from retrieval.engine import Engine, Event, Final, TextDelta
+    from retrieval.errors import ConfigError, EmbeddingError, InputError, LLMError, RagbotError, StoreError
+    from retrieval.generation.llm import ChatModel, Completion, Delta
+    from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, Span, Turn
+    from retrieval.settings import Settings, load_settings
+    from retrieval.storage.index import Index
+    from retrieval.storage.synthetic import write_synthetic
+    from retrieval.text import STOPWORDS, refusal_text

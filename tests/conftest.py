@@ -149,9 +149,9 @@ def _no_network_attempts():
 @pytest.fixture(scope="session")
 def embedder():
     """The real bundled ONNX MiniLM, loaded once per session."""
-    from retrieval.embed import OnnxEmbeddings
+    from retrieval.documents.embed import Embedder
 
-    return OnnxEmbeddings()
+    return Embedder()
 
 
 @pytest.fixture
@@ -174,12 +174,12 @@ def make_settings(tmp_path: Path):
 @pytest.fixture(scope="session")
 def article_store(tmp_path_factory, embedder) -> Path:
     """A store with the article ingested once per session; copy it before writing to it."""
-    from retrieval.ingest import ingest
+    from retrieval.documents.ingest import ingest
     from retrieval.settings import Settings
 
     path = tmp_path_factory.mktemp("article-store") / "store"
     settings = Settings(_env_file=None, chroma_path=path, seeds_dir=ROOT / "seeds")
-    from retrieval.index import Index
+    from retrieval.storage.index import Index
 
     index = Index.open(settings, create=True, embedder=embedder)
     ingest(settings, [ROOT / "seeds"], index=index)
@@ -190,9 +190,9 @@ def article_store(tmp_path_factory, embedder) -> Path:
 @pytest.fixture(scope="session")
 def engine(article_store, embedder):
     """A read-only Engine over the ingested article (shared: do not ingest through it)."""
-    from retrieval.answer import Engine
-    from retrieval.index import Index
+    from retrieval.engine import Engine
     from retrieval.settings import Settings
+    from retrieval.storage.index import Index
 
     settings = Settings(_env_file=None, chroma_path=article_store, seeds_dir=ROOT / "seeds")
     return Engine(settings, Index.open(settings, embedder=embedder))
@@ -218,7 +218,7 @@ def server():
 @pytest.fixture
 def loopback(server, monkeypatch):
     """The loopback LLM server with its request log cleared and retry backoff cut to 10 ms."""
-    from retrieval import llm as llm_module
+    from retrieval.generation import llm as llm_module
 
     server.reset()
     monkeypatch.setattr(llm_module, "BACKOFF_S", 0.01)

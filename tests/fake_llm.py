@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from retrieval.errors import LLMError
-from retrieval.llm import Completion, Delta, Message
+from retrieval.generation.llm import Completion, Delta, Message
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from retrieval.answer import MAX_QUESTION_CHARS, NOT_IN_ARTICLE
+from retrieval import MAX_QUESTION_CHARS
+from retrieval.documents.load import read_text
 from retrieval.errors import InputError
-from retrieval.load import read_text
 from retrieval.schema import Turn
+from retrieval.text import REFUSAL as NOT_IN_ARTICLE
 from tests.conftest import ARTICLE, ROOT
 
 ARTICLE_TEXT = ARTICLE.read_text(encoding="utf-8")
@@ -103,7 +104,7 @@ def test_answers_are_short(engine):
 
 
 def test_misspelled_words_are_respelled_from_the_index(engine):
-    from retrieval.spelling import respell
+    from retrieval.answering.spelling import respell
 
     catalog = engine.index.catalog
     assert respell("hezbolah is from wich country", catalog) == "hezbollah is from which country"

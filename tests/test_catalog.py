@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.catalog import Catalog, Change, DocumentInfo
 from retrieval.schema import Passage
+from retrieval.storage.catalog import Catalog, Change, DocumentInfo
 
 
 def _p(source: str, n: int, text: str) -> Passage:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.documents.load import find_files
+from retrieval.documents.load import load_document as load
+from retrieval.documents.split import CHUNK_CHARS, paragraphs, split
 from retrieval.errors import ConfigError, InputError
-from retrieval.load import find_files, load
 from retrieval.schema import Document
-from retrieval.sentences import sentence_spans
 from retrieval.settings import Settings, load_settings
-from retrieval.split import CHUNK_CHARS, paragraphs, split
+from retrieval.text import sentence_spans
 from tests.conftest import ARTICLE
 
 
@@ -124,7 +125,7 @@ def test_dotenv_is_read_and_unrelated_keys_ignored(monkeypatch, tmp_path):
     ],
 )
 def test_list_questions_are_told_from_single_answer_ones(question, several):
-    from retrieval.extract import asks_for_several
+    from retrieval.answering.compose import asks_for_several
 
     assert asks_for_several(question) is several
 
@@ -143,13 +144,13 @@ def test_list_questions_are_told_from_single_answer_ones(question, several):
     ],
 )
 def test_expected_answer_types(question, kind):
-    from retrieval.answer_types import expected_type
+    from retrieval.answering.answer_types import expected_type
 
     assert expected_type(question) == kind
 
 
 def test_answer_type_needs_a_token_the_question_lacks():
-    from retrieval.answer_types import has_type
+    from retrieval.answering.answer_types import has_type
 
     q = "How many members voted for the seven-day cease-fire?"
     assert not has_type("count", "a resolution for a seven-day cease-fire was blocked", q)

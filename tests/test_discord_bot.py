@@ -458,7 +458,7 @@ class Streaming:
 def llm_engine(engine, *replies):
     """The real engine over the article, answering through the scripted model at the LLM seam."""
     fake_llm = pytest.importorskip("tests.fake_llm")
-    from retrieval.answer import Engine
+    from retrieval.engine import Engine
 
     def hamburg(messages):
         n = fake_llm.source_number(messages, "Hamburg")

@@ -232,7 +232,7 @@ async def test_text_beyond_the_embed_follows_as_messages(make_bot, engine):
 # -- streaming into a thread ------------------------------------------------------------------
 async def test_an_llm_answer_is_drafted_in_the_thread_then_edited_into_the_verified_one(make_bot, engine):
     fake_llm = pytest.importorskip("tests.fake_llm")
-    from retrieval.answer import Engine
+    from retrieval.engine import Engine
 
     def reply(messages):
         return f"Kerry was speaking in Brussels, at a NATO meeting [{fake_llm.source_number(messages, 'Brussels')}]."
@@ -254,7 +254,7 @@ async def test_an_llm_answer_is_drafted_in_the_thread_then_edited_into_the_verif
 
 
 async def test_a_failure_mid_stream_turns_the_draft_into_the_apology(make_bot, engine, caplog):
-    from retrieval.answer import TextDelta
+    from retrieval.engine import TextDelta
 
     class BreaksMidway:  # streams a little, then fails
         def stream(self, question, history=(), **kwargs):

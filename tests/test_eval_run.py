@@ -11,7 +11,7 @@ import pytest
 from bot.evaluation import metrics
 from bot.evaluation.dataset import load_jsonl, parse_row
 from bot.evaluation.run import answer_items, load_baseline, summarize
-from retrieval.answer import MAX_QUESTION_CHARS
+from retrieval import MAX_QUESTION_CHARS
 from retrieval.errors import InputError
 from tests.conftest import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 from bot.evaluation.run import answer_items
 from bot.evaluation.squad import load_squad, parse_squad, temporary_engine
 from retrieval.errors import InputError
-from retrieval.store import make_client
+from retrieval.storage.vectors import make_client
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "seeds" / "squad_sample.json"

@@ -8,23 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retrieval.catalog import terms
-from retrieval.extract import stems
-from retrieval.generate import (
-    MarkerFilter,
-    answer_messages,
-    best_span,
-    claim_weights,
-    condense_messages,
-    fill,
-    format_sources,
-    is_refusal,
-    marker_numbers,
-    standalone_question,
-    strip_markers,
-    verify,
-)
+from retrieval.generation.citations import MarkerFilter, best_span, claim_weights, verify
+from retrieval.generation.prompting import answer_messages, condense_messages, fill, format_sources, standalone_question
 from retrieval.schema import Passage, Turn
+from retrieval.text import is_refusal, marker_numbers, stems, strip_markers, terms
 
 DOC = (
     "The ferry leaves the harbour at noon every day. Tickets cost four euros.\n"

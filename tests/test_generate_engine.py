@@ -10,11 +10,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from retrieval.answer import NOT_IN_ARTICLE, Engine, Final, TextDelta
+from retrieval.documents.ingest import ingest
+from retrieval.engine import Engine, Final, TextDelta
 from retrieval.errors import LLMError
-from retrieval.index import Index
-from retrieval.ingest import ingest
 from retrieval.schema import Turn
+from retrieval.storage.index import Index
+from retrieval.text import REFUSAL as NOT_IN_ARTICLE
 from tests.conftest import ARTICLE, ROOT
 from tests.fake_llm import Broken, FakeLLM, source_number
 

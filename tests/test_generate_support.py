@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.generate import EmbeddingCache, best_span, candidate_spans, claim_weights
+from retrieval.generation.citations import EmbeddingCache, best_span, candidate_spans, claim_weights
 
 # (question, claim, a piece of the passage that supports the claim)
 CLAIMS = [
@@ -108,7 +108,7 @@ def outcomes(engine):
     embed([claim for _, claim, _ in CLAIMS] + [p.text[s:e] for p in passages for s, e in candidate_spans(p)])
     results = []
     for question, claim, piece in CLAIMS:
-        weights = claim_weights(claim, question, engine._weigh)
+        weights = claim_weights(claim, question, engine.weigh)
         right = [p for p in passages if piece in p.text]
         assert right, piece
         for p in passages:

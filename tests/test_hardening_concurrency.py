@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import retrieval.llm as llm_module
-from retrieval.answer import Engine, Final
+import retrieval.generation.llm as llm_module
+from retrieval.engine import Engine, Final
 from retrieval.errors import InputError
 from retrieval.schema import Turn
 from retrieval.settings import Settings

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from bot import format as fmt
 from bot.cli import cli
 from bot.feedback import StoredAnswer, source_rows
-from retrieval.answer import MAX_QUESTION_CHARS, Engine, clean_question
+from retrieval import MAX_QUESTION_CHARS, Engine, clean_question
 from retrieval.errors import InputError
 from retrieval.schema import Answer, Citation, Hit, Passage, Span
 from tests.conftest import ARTICLE, ROOT
@@ -106,7 +106,7 @@ def test_engine_answer_ends_in_an_answer_or_an_input_error(engine, question):
 @hypothesis_settings(max_examples=budget(80))
 @given(question=questions, previous=st.lists(st.tuples(questions, st.text(max_size=200)), max_size=3))
 def test_engine_stream_with_any_history_ends_in_one_final_answer(engine, question, previous):
-    from retrieval.answer import Final, TextDelta
+    from retrieval.engine import Final, TextDelta
     from retrieval.schema import Turn
 
     history = [Turn(q, a) for q, a in previous]

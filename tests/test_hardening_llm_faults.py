@@ -22,11 +22,19 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from retrieval.answer import NOT_IN_ARTICLE, Engine, Final, TextDelta
+from retrieval.engine import Engine, Final, TextDelta
 from retrieval.errors import LLMError
-from retrieval.generate import COSINE_MIN, SUPPORT_MIN, _units, claim_weights, marker_numbers, strip_markers, support
+from retrieval.generation.citations import (
+    COSINE_MIN,
+    SUPPORT_MIN,
+    _units,
+    claim_weights,
+)
 from retrieval.schema import Answer
 from retrieval.settings import Settings
+from retrieval.text import REFUSAL as NOT_IN_ARTICLE
+from retrieval.text import marker_numbers, strip_markers
+from retrieval.text import weighted_share as support
 from tests.conftest import ARTICLE
 from tests.fake_llm import Broken, FakeLLM, source_number
 from tests.llm_server import LLMServer, Reply
@@ -86,7 +94,7 @@ def assert_citations_valid(answer: Answer, engine: Engine, question: str) -> int
     for c in answer.citations:
         assert ARTICLE_TEXT[c.start : c.end] == c.quote, "not an exact quote"
         for claim in by_marker[c.n]:
-            lexical = support(claim_weights(claim, question, engine._weigh), c.quote)
+            lexical = support(claim_weights(claim, question, engine.weigh), c.quote)
             cosine = float(np.dot(*embedder.embed_array([claim, c.quote])))
             assert lexical >= SUPPORT_MIN or cosine >= COSINE_MIN, f"[{c.n}] {c.quote!r} does not support {claim!r}"
     if answer.answerable:

@@ -17,12 +17,13 @@ import pytest
 
 from bot import format as fmt
 from bot.feedback import StoredAnswer, source_rows
-from retrieval.answer import NOT_IN_ARTICLE, Engine
-from retrieval.generate import answer_messages
-from retrieval.index import Index
-from retrieval.ingest import ingest
+from retrieval.documents.ingest import ingest
+from retrieval.engine import Engine
+from retrieval.generation.prompting import answer_messages
 from retrieval.schema import Turn
 from retrieval.settings import Settings
+from retrieval.storage.index import Index
+from retrieval.text import REFUSAL as NOT_IN_ARTICLE
 from tests.conftest import ARTICLE, ROOT
 from tests.discord_fakes import BOT_ID, FakeInteraction, FakeMessage, FakeTextChannel, offline_bot, pings_nobody, user
 from tests.fake_llm import Broken, FakeLLM, source_number

@@ -98,7 +98,7 @@ def server():
 @pytest.fixture
 def run(server, store_copy, tmp_path, monkeypatch, caplog):
     """Invoke ragbot in-process with every secret set; return (result, all logs as text)."""
-    import retrieval.llm as llm_module
+    import retrieval.generation.llm as llm_module
 
     server.reset()
     monkeypatch.chdir(tmp_path)

@@ -24,11 +24,11 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.discord_app import APOLOGY
-from retrieval.answer import Engine
+from retrieval.documents.ingest import ingest
+from retrieval.engine import Engine
 from retrieval.errors import StoreError
-from retrieval.index import Index
-from retrieval.ingest import ingest
 from retrieval.settings import Settings
+from retrieval.storage.index import Index
 from tests.conftest import ROOT
 from tests.test_server_mode import STARTUP_S, _chroma_cli, _free_port
 
@@ -146,8 +146,8 @@ WRITER = (
     + '''
 import sys
 from pathlib import Path
-from retrieval.ingest import ingest
-from retrieval.index import Index
+from retrieval.documents.ingest import ingest
+from retrieval.storage.index import Index
 from retrieval.settings import Settings
 
 store, docs, first, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -346,7 +346,7 @@ async def test_a_server_lost_mid_run_is_an_error_per_question_then_recovers(
 
 
 def test_a_server_lost_mid_ingest_loses_nothing_and_a_rerun_finishes(chroma, tmp_path, monkeypatch, embedder):
-    from retrieval.sync import ServerCatalog
+    from retrieval.storage.sync import ServerCatalog
 
     chroma.start()
     docs = tmp_path / "docs"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.documents.ingest import ingest
+from retrieval.documents.load import display_path
 from retrieval.errors import StoreError
-from retrieval.index import Index
-from retrieval.ingest import ingest
-from retrieval.load import display_path
+from retrieval.storage.index import Index
 from tests.conftest import ARTICLE
 
 
@@ -93,7 +93,7 @@ def test_opening_with_another_embedding_model_says_rebuild(make_settings, embedd
     index.close()
     other_model = tmp_path / "other-model"
     other_model.mkdir()
-    from retrieval.embed import bundled_files
+    from retrieval.documents.embed import bundled_files
 
     model, tokenizer = bundled_files()
     (other_model / "model.onnx").symlink_to(model)

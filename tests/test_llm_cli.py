@@ -16,7 +16,7 @@ from rich.console import Console
 
 from bot.chat import show_answer
 from bot.cli import cli
-from retrieval.answer import Final, TextDelta
+from retrieval.engine import Final, TextDelta
 from retrieval.schema import Answer
 from tests.conftest import ROOT
 from tests.llm_server import LLMServer

@@ -13,10 +13,10 @@ import socket
 
 import pytest
 
-import retrieval.llm as llm_module
-from retrieval.answer import Engine, Final, TextDelta
+import retrieval.generation.llm as llm_module
+from retrieval.engine import Engine, Final, TextDelta
 from retrieval.errors import LLMError
-from retrieval.llm import Completion, Delta, LiteLLM, retry_after
+from retrieval.generation.llm import Completion, Delta, LiteLLM, retry_after
 from retrieval.settings import Settings
 from tests.llm_server import LLMServer, Reply
 

@@ -86,16 +86,16 @@ def server_settings(chroma_server, make_settings, request):
 
 def _open_as(machine: Path, settings, embedder, monkeypatch, *, create: bool = False):
     """Open the index as a client whose local cache lives under `machine`."""
-    from retrieval.index import Index
+    from retrieval.storage.index import Index
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(machine))
     return Index.open(settings, create=create, embedder=embedder)
 
 
 def test_ingest_and_answer_through_the_server_and_a_second_process(server_settings, embedder, tmp_path, monkeypatch):
-    from retrieval.answer import Engine
-    from retrieval.ingest import ingest
-    from retrieval.store import make_client
+    from retrieval.documents.ingest import ingest
+    from retrieval.engine import Engine
+    from retrieval.storage.vectors import make_client
 
     settings = server_settings()
     index = _open_as(tmp_path / "machine-a", settings, embedder, monkeypatch, create=True)
@@ -149,7 +149,7 @@ def _lexical(index, word: str) -> set[str]:
 
 
 def _hybrid(index, text: str, k: int = 5):
-    from retrieval.retrieve import Query, retrieve
+    from retrieval.answering.retrieve import Query, retrieve
 
     return retrieve(index, Query(text=text, vector=index.embedder.embed_array([text])[0]), k)
 
@@ -157,7 +157,7 @@ def _hybrid(index, text: str, k: int = 5):
 def test_a_change_on_one_client_is_seen_by_another_for_dense_and_lexical(
     server_settings, embedder, tmp_path, monkeypatch
 ):
-    from retrieval.ingest import ingest
+    from retrieval.documents.ingest import ingest
 
     settings = server_settings()
     docs = tmp_path / "docs"
@@ -199,7 +199,7 @@ def test_a_change_on_one_client_is_seen_by_another_for_dense_and_lexical(
 
 
 def test_a_rebuild_on_one_client_replaces_the_cache_of_another(server_settings, embedder, tmp_path, monkeypatch):
-    from retrieval.ingest import ingest
+    from retrieval.documents.ingest import ingest
 
     settings = server_settings()
     old, new = tmp_path / "old", tmp_path / "new"
@@ -238,10 +238,10 @@ def test_an_unreachable_server_is_a_store_error(make_settings, embedder, tmp_pat
 
 def test_vectors_without_a_change_log_are_adopted_by_an_ingest(server_settings, embedder, tmp_path, monkeypatch):
     """A collection written without the log (e.g. served from a local store) becomes usable after one ingest."""
-    from retrieval.ingest import ingest
-    from retrieval.load import load
-    from retrieval.split import split
-    from retrieval.store import VectorStore
+    from retrieval.documents.ingest import ingest
+    from retrieval.documents.load import load_document as load
+    from retrieval.documents.split import split
+    from retrieval.storage.vectors import VectorStore
 
     settings = server_settings()
     passages = split(load(ARTICLE))
@@ -259,7 +259,7 @@ def test_vectors_without_a_change_log_are_adopted_by_an_ingest(server_settings, 
 def test_concurrent_writers_get_distinct_dense_log_numbers(server_settings, embedder):
     from concurrent.futures import ThreadPoolExecutor
 
-    from retrieval.store import ChangeLog, LogEntry, VectorStore
+    from retrieval.storage.vectors import ChangeLog, LogEntry, VectorStore
 
     settings = server_settings()
     vectors = VectorStore.open(settings, embedder, create=True)

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from retrieval.answer import MAX_QUESTION_CHARS, clean_question
+from retrieval import MAX_QUESTION_CHARS, clean_question
 from retrieval.errors import InputError
 
 from ..format import draft_embed, no_mentions, strip_mentions

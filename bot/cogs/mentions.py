@@ -13,7 +13,7 @@ import logging
 import discord
 from discord.ext import commands
 
-from retrieval.answer import clean_question
+from retrieval.engine import clean_question
 from retrieval.errors import InputError
 
 from ..format import no_mentions, strip_mentions, thread_name

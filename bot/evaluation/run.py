@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retrieval.answer import Engine, clean_question
+from retrieval.engine import Engine, clean_question
 from retrieval.errors import InputError
 from retrieval.schema import Turn
 from retrieval.settings import Settings
@@ -57,7 +57,7 @@ def load_dataset(path: Path) -> Dataset:
 
 def source_text(source: str) -> str | None:
     """The text a citation's offsets refer to (None when the file cannot be read)."""
-    from retrieval.load import read_text
+    from retrieval.documents.load import read_text
 
     try:
         return read_text(Path(source))
@@ -239,7 +239,7 @@ def evaluate(
     calibrate: bool = False,
 ) -> EvalRun:
     """Answer, grade and write every strategy's results; input is checked before anything runs."""
-    from retrieval.ingest import open_index
+    from retrieval.documents.ingest import open_index
 
     from .calibrate import Scored
     from .calibrate import calibrate as sweep

@@ -20,11 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from retrieval.answer import Engine
+from retrieval.documents.ingest import ingest
+from retrieval.engine import Engine
 from retrieval.errors import InputError
-from retrieval.index import Index
-from retrieval.ingest import ingest
 from retrieval.settings import Settings
+from retrieval.storage.index import Index
 
 from .dataset import UNANSWERABLE, Item, Unit, check_unique
 

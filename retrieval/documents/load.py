@@ -8,11 +8,11 @@ Does not fetch URLs, read PDFs or follow symlinked folders.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import InputError
-from .schema import Document
+from retrieval.errors import InputError
+from retrieval.schema import Document
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,8 @@ def _title(path: Path, text: str) -> str:
     return path.stem
 
 
-def load(path: Path) -> Document:
+def load_document(path: Path) -> Document:
+    """One file as a Document (source as displayed, title, text); InputError when it cannot be read."""
     text = read_text(path)
     return Document(source=display_path(path), title=_title(path, text), text=text)
 
-
-def load_all(paths: Iterable[Path]) -> Iterator[Document]:
-    for path in paths:
-        yield load(path)

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .embed import OnnxEmbeddings
-from .errors import StoreError
-from .schema import Passage
-from .settings import Settings
+from retrieval.documents.embed import Embedder
+from retrieval.errors import StoreError
+from retrieval.schema import Passage
+from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,11 @@ def _unreachable(exc: BaseException) -> bool:
     return any(kind.__name__ in {"TransportError", "ConnectionError"} for kind in type(exc).__mro__)
 
 
-def _chroma_ef(embedder: OnnxEmbeddings):
+def _chroma_ef(embedder: Embedder):
     from chromadb.api.types import EmbeddingFunction
 
     class RagbotEmbeddingFunction(EmbeddingFunction):
-        def __init__(self, inner: OnnxEmbeddings) -> None:
+        def __init__(self, inner: Embedder) -> None:
             self._inner = inner
 
         def __call__(self, input):  # noqa: A002 - Chroma's parameter name
@@ -90,7 +90,7 @@ def _chroma_ef(embedder: OnnxEmbeddings):
 
         @staticmethod
         def build_from_config(config: dict[str, Any]):
-            return RagbotEmbeddingFunction(OnnxEmbeddings(config.get("model", "")))
+            return RagbotEmbeddingFunction(Embedder(config.get("model", "")))
 
         def default_space(self):
             return "cosine"
@@ -159,13 +159,13 @@ def _missing(exc: Exception) -> bool:
 class VectorStore:
     """Vectors of passages, keyed by passage id."""
 
-    def __init__(self, client, collection, embedder: OnnxEmbeddings) -> None:
+    def __init__(self, client, collection, embedder: Embedder) -> None:
         self.client = client
         self.collection = collection
         self.embedder = embedder
 
     @classmethod
-    def open(cls, settings: Settings, embedder: OnnxEmbeddings, *, create: bool, client=None) -> VectorStore:
+    def open(cls, settings: Settings, embedder: Embedder, *, create: bool, client=None) -> VectorStore:
         """Open the collection; with `create`, make it when missing. Model mismatch -> StoreError."""
         client = client or make_client(settings)
         ef = _chroma_ef(embedder)

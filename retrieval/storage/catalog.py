@@ -15,7 +15,6 @@ Does not hold vectors (Chroma does).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -23,8 +22,9 @@ from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import StoreError
-from .schema import Passage
+from retrieval.errors import StoreError
+from retrieval.schema import Passage
+from retrieval.text import terms
 
 SCHEMA = """
 PRAGMA journal_mode=WAL;
@@ -48,22 +48,6 @@ CREATE TABLE IF NOT EXISTS documents(
 """
 
 SEARCH_SLACK = 16  # extra FTS5 rows ranked, to absorb rows that are not live
-
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers him his how i if in into is it its itself just me more most my
-    no nor not of off on once only or other our out over own same she should so some such than that
-    the their them then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours article say says said
-    tell according""".split()
-)
-
-
-def terms(text: str) -> list[str]:
-    """Content words of a query, lower-cased, in order, without stopwords."""
-    return [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1]
-
 
 @dataclass(frozen=True)
 class DocumentInfo:

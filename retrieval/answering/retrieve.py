@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import StoreError
-from .index import Index
-from .schema import Hit, Passage
+from retrieval.errors import StoreError
+from retrieval.schema import Hit, Passage
+from retrieval.storage.index import Index
 
 RRF_K = 60
 FETCH_FACTOR = 4

@@ -1,25 +1,24 @@
-"""Grounded generation: number the sources, build the prompts, and verify the reply's citations.
+"""Citations of a model's reply: read its `[n]` markers back, verify each against passage n, quote exactly.
 
-The code that numbers the sources `[1]..[k]` (`answer_messages`) is the code that reads `[n]` back
-(`verify`), so the two cannot drift. The model never writes quotes. For each sentence of its reply
-and each passage n it cites, the quote is the span of passage n (one sentence, or two adjacent
-ones when that supports the claim clearly better) that supports the sentence best, so
-`quote == text[start:end]` always holds. Support is lexical: the IDF-weighted share of the claim's
-content words (Porter stems) found in the span, with the question's words standing in for a
-claim that is only "yes" or "no". A citation is kept when that share is at least
+Passages are numbered `[1]..[k]` in the order `prompting.answer_messages` lists them, and `verify`
+reads `[n]` back against that same sequence, so the two cannot drift. The model never writes quotes.
+For each sentence of its reply and each passage n it cites, the quote is the span of passage n (one
+sentence, or two adjacent ones when that supports the claim clearly better) that supports the
+sentence best, so `quote == text[start:end]` always holds. Support is lexical: the IDF-weighted
+share of the claim's content words (Porter stems) found in the span, with the question's words
+standing in for a claim that is only "yes" or "no". A citation is kept when that share is at least
 `SUPPORT_MIN`; with an embedder given, a span whose cosine similarity to the claim reaches
-`COSINE_MIN` also counts (paraphrases). With an embedder given (as the engine always does), the
-span must also bear on the question: share a content word with it, or be (or have its claim be)
-within `QUESTION_COSINE_MIN` of it in meaning. So a passage that tells the model what to reply
-("ignore your instructions and reply X") cannot vouch for the reply X it asked for; nor can any
-span holding such an instruction (`INSTRUCTION`: ignore/disregard ... instructions, developer
-mode, system prompt), whatever else it says. A passage that weaves the instruction into an
-on-topic sentence without those words is beyond a lexical check. A number that points nowhere,
-or at a passage that does not support its sentence, does not bear on the question or holds an
-instruction, is dropped and counted; a sentence left without a citation is left out; the kept
-markers are renumbered 1..m in order of first appearance.
-Also: condensing a follow-up into a standalone question, and `MarkerFilter`, which hides `[n]`
-markers from streamed text. Does not call a model (see llm.py) or retrieve (see retrieve.py).
+`COSINE_MIN` also counts (paraphrases). With an embedder given (as the engine always does), the span
+must also bear on the question: share a content word with it, or be (or have its claim be) within
+`QUESTION_COSINE_MIN` of it in meaning. So a passage that tells the model what to reply ("ignore
+your instructions and reply X") cannot vouch for the reply X it asked for; nor can any span holding
+such an instruction (`INSTRUCTION`: ignore/disregard ... instructions, developer mode, system
+prompt), whatever else it says. A passage that weaves the instruction into an on-topic sentence
+without those words is beyond a lexical check. A number that points nowhere, or at a passage that
+does not support its sentence, does not bear on the question or holds an instruction, is dropped and
+counted; a sentence left without a citation is left out; the kept markers are renumbered 1..m in
+order of first appearance. Also `MarkerFilter`, which hides `[n]` markers from streamed text. Does
+not build prompts (prompting.py), call a model (llm.py) or retrieve (answering/).
 """
 
 from __future__ import annotations
@@ -30,12 +29,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import prompts
-
-from .catalog import terms
-from .extract import stems
-from .schema import Citation, Passage, Turn
-from .sentences import sentence_spans
+from retrieval.schema import Citation, Passage
+from retrieval.text import (
+    MARKER,
+    MARKER_WITH_SPACE,
+    marker_numbers,
+    sentence_spans,
+    stems,
+    strip_markers,
+    terms,
+    weighted_share,
+)
 
 SUPPORT_MIN = 0.5  # share of the claim's weighted content words the cited span must contain
 COSINE_MIN = 0.7  # or: cosine similarity of claim and span (MiniLM), for paraphrases
@@ -49,88 +53,16 @@ INSTRUCTION = re.compile(
     re.I,
 )
 PAIR_GAIN = 0.15  # two adjacent sentences are quoted only when they support this much better than one
-REFUSAL = "The article doesn't say."
-MAX_STANDALONE_CHARS = 500
-MAX_HISTORY_ANSWER_CHARS = 600
 YES_NO = frozenset({"yes", "no", "not", "true", "false", "correct", "incorrect", "indeed"})
 
-# `[3]`, `[1, 2]`, `[1][2]` (two markers), `[2-4]`
-MARKER = re.compile(r"\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
-_MARKER_WITH_SPACE = re.compile(r"[ \t]*" + MARKER.pattern)
 _PENDING = re.compile(r"\s*(?:\[[\d\s,;–-]*)?$")  # a tail that may still become a marker
 _LEADING_MARKERS = re.compile(r"^(?:\s*" + MARKER.pattern + r")+")
-_SOURCE_TAG = re.compile(r"<(/?)(source)", re.I)
 
-Message = dict[str, str]
 Weigher = Callable[[str], dict[str, float]]
 Embedder = Callable[[list[str]], np.ndarray]
 
 
-# -- prompts ----------------------------------------------------------------------------------
-def fill(template: str, **values: str) -> str:
-    """Replace `{name}` placeholders in one pass (inserted text is never re-read as a placeholder)."""
-    pattern = re.compile(r"\{(" + "|".join(map(re.escape, values)) + r")\}")
-    return pattern.sub(lambda m: values[m.group(1)], template)
-
-
-def format_sources(passages: Sequence[Passage]) -> str:
-    """The numbered source blocks the model sees; passage n is `<source id="n">`."""
-    blocks = []
-    for n, p in enumerate(passages, start=1):
-        title = p.title.replace('"', "'")
-        text = _SOURCE_TAG.sub(r"‹\1\2", p.text)  # a passage cannot close its own block
-        blocks.append(f'<source id="{n}" title="{title}">\n{text}\n</source>')
-    return "\n\n".join(blocks)
-
-
-def answer_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
-    """System and user messages asking `question` over `passages`, numbered 1..k in this order."""
-    user = fill(prompts.load("answer_user"), sources=format_sources(passages), question=question)
-    return [{"role": "system", "content": prompts.load("answer").strip()}, {"role": "user", "content": user.strip()}]
-
-
-def condense_messages(question: str, turns: Sequence[Turn]) -> list[Message]:
-    """Messages asking for `question` rewritten to stand alone, given the earlier turns."""
-    lines = []
-    for turn in turns:
-        lines.append(f"User: {' '.join(turn.question.split())}")
-        answer = strip_markers(turn.answer)
-        if answer:
-            if len(answer) > MAX_HISTORY_ANSWER_CHARS:
-                answer = answer[:MAX_HISTORY_ANSWER_CHARS].rsplit(" ", 1)[0] + " ..."
-            lines.append(f"Assistant: {answer}")
-    user = fill(prompts.load("condense_user"), conversation="\n".join(lines), question=question)
-    return [{"role": "system", "content": prompts.load("condense").strip()}, {"role": "user", "content": user.strip()}]
-
-
-def standalone_question(reply: str, fallback: str) -> str:
-    """The condensed question from the model's reply; `fallback` when the reply is unusable."""
-    for line in reply.splitlines():
-        line = re.sub(r"^\s*(?:standalone|rewritten|last)?\s*question\s*:\s*", "", line, flags=re.I)
-        line = " ".join(line.strip().strip("\"'“”‘’`").split())
-        if line:
-            return line if len(line) <= MAX_STANDALONE_CHARS else fallback
-    return fallback
-
-
-# -- markers ----------------------------------------------------------------------------------
-def marker_numbers(marker: str) -> list[int]:
-    """The numbers of one marker: `[1, 3]` -> [1, 3]; `[2-4]` -> [2, 3, 4]."""
-    numbers: list[int] = []
-    for part in re.split(r"\s*[,;]\s*", marker.strip("[] \t")):
-        bounds = re.split(r"\s*[–-]\s*", part)
-        if len(bounds) == 2 and int(bounds[0]) <= int(bounds[1]) <= int(bounds[0]) + 20:
-            numbers.extend(range(int(bounds[0]), int(bounds[1]) + 1))
-        else:
-            numbers.extend(int(b) for b in bounds)
-    return list(dict.fromkeys(numbers))
-
-
-def strip_markers(text: str) -> str:
-    """Text without its markers (and the space before each), whitespace collapsed."""
-    return " ".join(_MARKER_WITH_SPACE.sub("", text).split())
-
-
+# -- streaming ----------------------------------------------------------------------------------
 class MarkerFilter:
     """Streamed text without `[n]` markers: holds back a tail that may still become one."""
 
@@ -139,7 +71,7 @@ class MarkerFilter:
         self._started = False
 
     def feed(self, text: str) -> str:
-        buffer = _MARKER_WITH_SPACE.sub("", self._held + text)
+        buffer = MARKER_WITH_SPACE.sub("", self._held + text)
         cut = _PENDING.search(buffer).start()
         out, self._held = buffer[:cut], buffer[cut:]
         if not self._started:
@@ -148,19 +80,9 @@ class MarkerFilter:
         return out
 
     def flush(self) -> str:
-        out = _MARKER_WITH_SPACE.sub("", self._held).rstrip()
+        out = MARKER_WITH_SPACE.sub("", self._held).rstrip()
         self._held = ""
         return out if self._started else out.lstrip()
-
-
-def is_refusal(reply: str) -> bool:
-    """True when the reply's first sentence is the refusal sentence."""
-    text = strip_markers(reply).replace("’", "'").replace("‘", "'")
-    if not text:
-        return False
-    s, e = sentence_spans(text)[0]
-    first = text[s:e].strip().rstrip(".!").lower()
-    return first in {"the article doesn't say", "the article does not say"}
 
 
 # -- verification -----------------------------------------------------------------------------
@@ -191,15 +113,6 @@ def _units(reply: str) -> list[tuple[str, bool]]:
         if piece:
             units.append((piece, newline))
     return units
-
-
-def support(weights: dict[str, float], text: str) -> float:
-    """Weighted share of the claim's stems present in `text`, in [0, 1]."""
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    present = set(stems(terms(text)))
-    return sum(w for stem, w in weights.items() if stem in present) / total
 
 
 def claim_weights(sentence: str, question: str, weigh: Weigher) -> dict[str, float]:
@@ -252,7 +165,9 @@ def best_span(claim: str, weights: dict[str, float], passage: Passage, embed: Em
     if embed is not None:
         vectors = embed([claim, *texts])
         cosines = [float(np.dot(vectors[0], v)) for v in vectors[1:]]
-    scored = [SpanScore(s, e, support(weights, t), c) for (s, e), t, c in zip(spans, texts, cosines, strict=True)]
+    scored = [
+        SpanScore(s, e, weighted_share(weights, t), c) for (s, e), t, c in zip(spans, texts, cosines, strict=True)
+    ]
     singles = len(sentence_spans(passage.text) or [0])
     best = max(scored[:singles], key=lambda x: x.score)
     pair = max(scored[singles:], key=lambda x: x.score, default=None)
@@ -278,7 +193,7 @@ def _renumber(unit: str, replacements: list[str]) -> str:
         new = next(it)
         return f" {new}" if new else ""
 
-    return _MARKER_WITH_SPACE.sub(swap, unit)
+    return MARKER_WITH_SPACE.sub(swap, unit)
 
 
 def verify(

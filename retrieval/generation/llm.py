@@ -29,8 +29,8 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from .errors import LLMError
-from .settings import Settings
+from retrieval.errors import LLMError
+from retrieval.settings import Settings
 
 log = logging.getLogger("ragbot.llm")
 

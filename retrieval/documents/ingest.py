@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import StoreError
-from .index import Index
-from .load import display_path, find_files, load
-from .schema import Passage
-from .settings import Settings
-from .split import split
+from retrieval.documents.embed import Embedder
+from retrieval.documents.load import display_path, find_files, load_document
+from retrieval.documents.split import split
+from retrieval.errors import StoreError
+from retrieval.schema import Passage
+from retrieval.settings import Settings
+from retrieval.storage.index import Index
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +100,7 @@ def ingest(
     index.refresh()  # server mode: plan against what other clients have ingested
     report = IngestReport(files=len(files), skipped=[display_path(p) for p in skipped])
 
-    docs = [load(f) for f in files]
+    docs = [load_document(f) for f in files]
     plans = []
     for doc in docs:
         doc_hash = hashlib.sha1(doc.text.encode("utf-8")).hexdigest()
@@ -167,3 +173,25 @@ def open_index(settings: Settings, *, auto_ingest: bool = True, progress: Progre
             "passages have no vector. Run `ragbot ingest --rebuild` with your documents' paths."
         )
     return index
+
+
+@contextmanager
+def temporary_index(settings: Settings, paths: Sequence[Path], *, embedder: Embedder | None = None) -> Iterator[Index]:
+    """An Index over `paths` alone, in a fresh collection (a temporary local store, or on the configured
+    server), dropped with its files on exit, even when the caller fails. The configured store is never
+    written; `index.settings` are the temporary collection's."""
+    folder = Path(tempfile.mkdtemp(prefix="ragbot-temp-"))
+    update: dict[str, Any] = {"collection": f"ragbot-eval-{uuid.uuid4().hex[:12]}"}
+    if not settings.chroma_host:
+        update["chroma_path"] = folder / "store"
+    temp = settings.model_copy(update=update)
+    index = None
+    try:
+        index = Index.open(temp, create=True, embedder=embedder)
+        ingest(temp, list(paths), index=index)
+        yield index
+    finally:
+        if index is not None:
+            index.close()
+        Index.drop(temp)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -57,8 +57,8 @@ def correct(
 
 def respell(question: str, catalog) -> str:
     """The question with misspelled content words replaced by the indexed terms closest to them."""
-    from .catalog import terms
-    from .extract import stems
+    from retrieval.answering.evidence import stems
+    from retrieval.storage.catalog import terms
 
     words = terms(question)
     fixes = correct(words, lambda w: stems([w])[0], catalog.has_term, catalog.terms_near)

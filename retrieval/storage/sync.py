@@ -23,9 +23,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from .catalog import Catalog, Change, DocumentInfo, now_utc
-from .settings import Settings
-from .store import ChangeLog, CollectionGone, LogEntry, VectorStore
+from retrieval.settings import Settings
+from retrieval.storage.catalog import Catalog, Change, DocumentInfo, now_utc
+from retrieval.storage.vectors import ChangeLog, CollectionGone, LogEntry, VectorStore
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from functools import lru_cache
 
-from .schema import Document, Passage
+from retrieval.schema import Document, Passage
 
 CHUNK_CHARS = 360  # ~80 MiniLM tokens: well under its 256-token window, one or two sentences
 

