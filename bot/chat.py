@@ -1,7 +1,7 @@
 """The `ragbot chat` REPL: line editing on a terminal, plain lines when piped (so tests feed stdin).
 
 Commands: `/sources` (the last answer's passages in full), `/reset` (forget the conversation),
-`/help`, `quit` / `exit` / Ctrl-D.
+`/help`, `quit` / `exit` / Ctrl-D. Does not keep the conversation between sessions.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from collections.abc import Iterable, Iterator
 from rich.console import Console
 from rich.text import Text
 
-from retrieval.engine import Engine, Event, Final, TextDelta
-from retrieval.errors import InputError, RagbotError
-from retrieval.schema import Answer, Turn
+from retrieval import Answer, Engine, Event, Final, InputError, RagbotError, TextDelta, Turn
 
-from .render import answer_view, passages_view
+from .render import answer_renderable, passages_renderable
 
 HELP = "Ask a question. /sources shows the last answer's passages, /reset starts over, quit leaves."
 
@@ -62,11 +60,12 @@ def show_answer(console: Console, events: Iterable[Event]) -> Answer:
         if live is not None and live.is_started:
             live.stop()
     assert answer is not None
-    console.print(answer_view(answer))
+    console.print(answer_renderable(answer))
     return answer
 
 
 def run_chat(engine: Engine, *, k: int | None = None, console: Console | None = None) -> None:
+    """The REPL: each question answered with the conversation so far (the last `history_turns` turns)."""
     console = console or Console(highlight=False, soft_wrap=True)
     console.print(f"[dim]{HELP}[/dim]")
     history: list[Turn] = []
@@ -85,7 +84,7 @@ def run_chat(engine: Engine, *, k: int | None = None, console: Console | None = 
             console.print("[dim]Conversation reset.[/dim]")
             continue
         if text == "/sources":
-            console.print(passages_view(last) if last else "No answer yet: ask a question first.")
+            console.print(passages_renderable(last) if last else "No answer yet: ask a question first.")
             continue
         try:
             turns = history[-engine.settings.history_turns :] if engine.settings.history_turns else ()

@@ -1,20 +1,25 @@
-"""Rich renderings of answers for the terminal (ask and chat). Pure: builds renderables, prints nothing."""
+"""Rich renderables of answers for the terminal (`ask` and `chat`): built here, printed by the caller.
+
+Pure: nothing here prints or reads a console. Plain JSON output and the eval and bench tables are
+the CLI's (terminal.py).
+"""
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.text import Text
 
-from retrieval.schema import Answer
+from retrieval import Answer
 
 
 def _where(source: str, start: int, end: int) -> str:
     return f"{source}:{start}-{end}"
 
 
-def answer_view(answer: Answer) -> Group:
-    parts: list = [Text(answer.answer, style="bold" if answer.answerable else "yellow")]
+def answer_renderable(answer: Answer) -> Group:
+    """The answer (bold, or yellow when refused), its note, its cited quotes and the closest passage."""
+    parts: list[RenderableType] = [Text(answer.answer, style="bold" if answer.answerable else "yellow")]
     if answer.note:
         parts.append(Text(f"note: {answer.note}", style="dim"))
     if answer.citations:
@@ -37,9 +42,9 @@ def answer_view(answer: Answer) -> Group:
     return Group(*parts)
 
 
-def passages_view(answer: Answer) -> Group:
+def passages_renderable(answer: Answer) -> Group:
     """Every retrieved passage in full (chat's /sources)."""
-    parts: list = []
+    parts: list[RenderableType] = []
     for i, hit in enumerate(answer.retrieved, start=1):
         p = hit.passage
         parts.append(

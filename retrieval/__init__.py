@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "clean_question": "retrieval.answering.query",
     "MAX_QUESTION_CHARS": "retrieval.answering.query",
     "refusal_text": "retrieval.text",
+    "sentence_spans": "retrieval.text",
     # documents and storage
     "ingest": "retrieval.documents.ingest",
     "open_index": "retrieval.documents.ingest",
@@ -41,10 +42,13 @@ _EXPORTS: dict[str, str] = {
     "Index": "retrieval.storage.index",
     "temporary_index": "retrieval.documents.ingest",
     "write_synthetic": "retrieval.storage.synthetic",
+    "now_utc": "retrieval.storage.catalog",
     "STOPWORDS": "retrieval.text",
+    "strip_markers": "retrieval.text",
     # settings, data, errors
     "Settings": "retrieval.settings",
     "load_settings": "retrieval.settings",
+    "build_settings": "retrieval.settings",
     "Answer": "retrieval.schema",
     "Citation": "retrieval.schema",
     "Document": "retrieval.schema",
@@ -64,14 +68,60 @@ _EXPORTS: dict[str, str] = {
     "Delta": "retrieval.generation.llm",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Answer",
+    "ChatModel",
+    "Citation",
+    "Completion",
+    "ConfigError",
+    "Delta",
+    "Document",
+    "Embedder",
+    "EmbeddingError",
+    "Engine",
+    "Event",
+    "Final",
+    "Hit",
+    "Index",
+    "IngestReport",
+    "InputError",
+    "LLMError",
+    "MAX_QUESTION_CHARS",
+    "Passage",
+    "Progress",
+    "RagbotError",
+    "Retrieval",
+    "SCHEMA_VERSION",
+    "STOPWORDS",
+    "Settings",
+    "Span",
+    "StoreError",
+    "TextDelta",
+    "Turn",
+    "build_settings",
+    "clean_question",
+    "find_files",
+    "ingest",
+    "load_document",
+    "load_settings",
+    "now_utc",
+    "open_index",
+    "read_text",
+    "refusal_text",
+    "sentence_spans",
+    "split",
+    "strip_markers",
+    "temporary_index",
+    "write_synthetic",
+]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    where = _EXPORTS.get(name)
+    if where is None:
         raise AttributeError(f"module 'retrieval' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    module, _, attr = where.partition(":")
+    value = getattr(import_module(module), attr or name)
     globals()[name] = value  # resolved once
     return value
 
@@ -90,7 +140,8 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.errors import ConfigError, EmbeddingError, InputError, LLMError, RagbotError, StoreError
     from retrieval.generation.llm import ChatModel, Completion, Delta
     from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, Span, Turn
-    from retrieval.settings import Settings, load_settings
+    from retrieval.settings import Settings, build_settings, load_settings
+    from retrieval.storage.catalog import now_utc
     from retrieval.storage.index import Index
     from retrieval.storage.synthetic import write_synthetic
-    from retrieval.text import STOPWORDS, refusal_text
+    from retrieval.text import STOPWORDS, refusal_text, sentence_spans, strip_markers

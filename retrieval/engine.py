@@ -18,8 +18,10 @@ from dataclasses import dataclass, replace
 from retrieval.answering.compose import extractive_answer, refusal_answer
 from retrieval.answering.query import Retrieval, clean_question, find, weigh
 from retrieval.generation.generate import TextDelta, generate
+
+__all__ = ["Engine", "Event", "Final", "TextDelta"]
 from retrieval.generation.llm import ChatModel
-from retrieval.schema import Answer, Turn
+from retrieval.schema import Answer, DocumentSummary, Overview, Turn
 from retrieval.settings import Settings
 from retrieval.storage.index import Index
 
@@ -56,6 +58,12 @@ class Engine:
 
             self._llm = LiteLLM(self.settings)
         return self._llm
+
+    def describe(self) -> Overview:
+        """What this engine answers from: the ingested documents, the live passage count and the models."""
+        catalog = self.index.catalog
+        documents = tuple(DocumentSummary(d.source, d.title, d.passages) for d in catalog.documents())
+        return Overview(documents, catalog.live_count(), self.settings.embedding_model, self.settings.llm_model)
 
     def retrieve(
         self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"

@@ -79,6 +79,25 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class DocumentSummary:
+    """An ingested document as listed: where it came from, its title and its live passages."""
+
+    source: str
+    title: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What an engine answers from: its documents, their passages in all, and its two models."""
+
+    documents: tuple[DocumentSummary, ...]
+    passages: int
+    embedding_model: str
+    llm_model: str  # "" = offline, extractive answers
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,11 +17,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from retrieval.errors import ConfigError
 
 BUNDLED_EMBEDDING_MODEL = "all-MiniLM-L6-v2-int8"
+S = TypeVar("S", bound=BaseSettings)
 _COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 
 # Calibrated on seeds/qa.jsonl with `ragbot eval --calibrate` (hybrid, extractive): the evidence score
-# (retrieval/extract.py) with the most right decisions, counting a refused unanswerable question and a
-# correctly answered answerable one as right. The sweep recommended 0.246, in a plateau of equal
+# (retrieval/answering/evidence.py) with the most right decisions, counting a refused unanswerable question
+# and a correctly answered answerable one as right. The sweep recommended 0.246, in a plateau of equal
 # accuracy from 0.241 to 0.287 (63 answerable, 12 unanswerable questions).
 DEFAULT_REFUSAL_THRESHOLD = 0.25
 
@@ -54,15 +56,6 @@ class Settings(BaseSettings):
     collection: str = Field("ragbot")
     seeds_dir: Path = Field(Path("seeds"), description="what `ingest` reads when given no path")
 
-    # discord
-    discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN")
-    discord_guild_id: int | None = None
-    discord_message_content: bool = False
-    discord_dms: bool = True
-    discord_cooldown_s: float = Field(10.0, ge=0)
-    discord_max_concurrency: int = Field(4, ge=1, le=64)
-    discord_db_path: Path = Field(Path(".ragbot/discord.sqlite3"))
-
     log_level: str = Field("WARNING")
 
     @field_validator("collection")
@@ -93,18 +86,26 @@ class Settings(BaseSettings):
         return [m.strip() for m in self.llm_fallbacks.split(",") if m.strip()]
 
 
-def _env_name(loc: tuple) -> str:
-    name = str(loc[0]) if loc else "?"
-    field = Settings.model_fields.get(name)
+def env_name(model: type[BaseSettings], name: str) -> str:
+    """The environment variable that sets field `name` of a settings model."""
+    field = model.model_fields.get(name)
     if field is not None and field.validation_alias:
         return str(field.validation_alias)
-    return name if name.isupper() else f"RAGBOT_{name.upper()}"
+    prefix = str(model.model_config.get("env_prefix", ""))
+    return name if name.isupper() else f"{prefix}{name.upper()}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build Settings from the environment and `.env`; a bad value raises ConfigError naming it."""
+def build_settings(model: type[S], **overrides: Any) -> S:
+    """Build a settings model from the environment and `.env`; a bad value raises ConfigError naming it."""
     try:
-        return Settings(**overrides)
+        return model(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{_env_name(e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{env_name(model, str(e['loc'][0]) if e['loc'] else '?')}: {e['msg']}" for e in exc.errors()
+        )
         raise ConfigError(f"invalid setting: {problems}") from None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the core's Settings from the environment and `.env` (ConfigError naming a bad value)."""
+    return build_settings(Settings, **overrides)

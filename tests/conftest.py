@@ -1,4 +1,4 @@
-"""Shared fixtures, hypothesis profiles, and a guard: no test may open a connection outside loopback.
+"""Shared fixtures, hypothesis profiles, and the network guard (tests/helpers/network.py) installed.
 
 The guard wraps socket connect, datagram sends and name resolution for the whole session (threads
 included), so a library that tries to reach the internet fails the test loudly instead of hanging or
@@ -10,18 +10,16 @@ Hypothesis: the bounded "ci" profile is loaded unless HYPOTHESIS_PROFILE names a
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTICLE = ROOT / "seeds" / "000_7f696d753bde9fea.txt"
+from tests.helpers import ROOT
+from tests.helpers.network import install, take_blocked
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -37,104 +35,8 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-class NetworkBlocked(RuntimeError):
-    pass
-
-
-def _is_loopback(host: object) -> bool:
-    if host is None:
-        return True
-    host = str(host)
-    if host in {"localhost", "localhost.localdomain", "", "ip6-localhost"}:
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_getaddrinfo = socket.getaddrinfo
-
-
-_real_sendto = socket.socket.sendto
-_real_sendmsg = getattr(socket.socket, "sendmsg", None)  # not on Windows
-_real_gethostbyname = socket.gethostbyname
-_real_gethostbyname_ex = socket.gethostbyname_ex
-blocked: list[str] = []  # every attempt the guard stopped, for the check after each test
-
-
-def _block(what: str) -> None:
-    blocked.append(what)
-    raise NetworkBlocked(what)
-
-
-def _guard_address(sock: socket.socket, address: object) -> None:
-    if sock.family == getattr(socket, "AF_UNIX", None):
-        return
-    host = address[0] if isinstance(address, tuple) else address
-    if not _is_loopback(host):
-        _block(f"test tried to connect outside loopback: {address!r}")
-
-
-def _connect(self, address):
-    _guard_address(self, address)
-    return _real_connect(self, address)
-
-
-def _connect_ex(self, address):
-    _guard_address(self, address)
-    return _real_connect_ex(self, address)
-
-
-def _sendto(self, data, *args):
-    _guard_address(self, args[-1])  # sendto(data, address) or sendto(data, flags, address)
-    return _real_sendto(self, data, *args)
-
-
-def _sendmsg(self, buffers, ancdata=(), flags=0, address=None):
-    if address is not None:
-        _guard_address(self, address)
-        return _real_sendmsg(self, buffers, ancdata, flags, address)
-    return _real_sendmsg(self, buffers, ancdata, flags)
-
-
-def _guard_name(host) -> None:
-    if not _is_loopback(host if not isinstance(host, bytes) else host.decode()):
-        _block(f"test tried to resolve {host!r}")
-
-
-def _getaddrinfo(host, *args, **kwargs):
-    _guard_name(host)
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-def _gethostbyname(host):
-    _guard_name(host)
-    return _real_gethostbyname(host)
-
-
-def _gethostbyname_ex(host):
-    _guard_name(host)
-    return _real_gethostbyname_ex(host)
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    socket.socket.connect = _connect
-    socket.socket.connect_ex = _connect_ex
-    socket.socket.sendto = _sendto
-    if _real_sendmsg is not None:
-        socket.socket.sendmsg = _sendmsg
-    socket.getaddrinfo = _getaddrinfo
-    socket.gethostbyname = _gethostbyname
-    socket.gethostbyname_ex = _gethostbyname_ex
-
-
-def take_blocked() -> list[str]:
-    """The attempts blocked since the last call, forgotten as they are returned."""
-    attempts, blocked[:] = list(blocked), []
-    return attempts
+    install()
 
 
 @pytest.fixture(autouse=True)
@@ -163,10 +65,20 @@ def make_settings(tmp_path: Path):
         base = {
             "chroma_path": tmp_path / "store",
             "seeds_dir": ROOT / "seeds",
-            "discord_db_path": tmp_path / "discord.sqlite3",
         }
         base.update(overrides)
         return Settings(_env_file=None, **base)
+
+    return make
+
+
+@pytest.fixture
+def make_discord_settings(tmp_path: Path):
+    """The Discord bot's settings, ignoring the developer's .env, with its store under tmp_path."""
+    from bot.discord_bot import DiscordSettings
+
+    def make(**overrides):
+        return DiscordSettings(_env_file=None, **{"db_path": tmp_path / "discord.sqlite3", **overrides})
 
     return make
 
@@ -208,8 +120,8 @@ def store_copy(article_store, tmp_path) -> Path:
 
 @pytest.fixture(scope="module")
 def server():
-    """The scripted OpenAI-compatible server (tests/llm_server.py) on a loopback port."""
-    from tests.llm_server import LLMServer
+    """The scripted OpenAI-compatible server (tests/helpers/llm_server.py) on a loopback port."""
+    from tests.helpers.llm_server import LLMServer
 
     with LLMServer() as running:
         yield running

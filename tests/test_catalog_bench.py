@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
+import pytest
 from click.testing import CliRunner
 
-from bot import bench
-from tests.conftest import ARTICLE, ROOT
+from bot.evaluation import bench, bench_corpus
+from bot.terminal import bench_table
+from retrieval import ConfigError, Index, write_synthetic
+from tests.helpers import ARTICLE, ROOT
 
 ISSUE_KEYS = [
     "embed_raw_per_s",
@@ -30,17 +33,17 @@ def test_the_result_has_exactly_the_issue_keys():
 
 def test_the_table_names_missed_targets():
     result = bench.BenchResult(100.0, 95.0, 0.95, 12.0, 50.0, 1000, 20.0, 30.0, 1.5, 390.0)
-    lines = {line.split()[0]: line for line in bench.table(result).splitlines()[1:]}
+    lines = {line.split()[0]: line for line in bench_table(result).splitlines()[1:]}
     assert lines["ingest_ratio"].endswith("ok") and lines["answer_ms_p50"].endswith("ok")
     assert lines["answer_ms_p95"].endswith("MISSED")
     assert "target" not in lines["n_passages"] and lines["n_passages"].split()[1] == "1,000"
 
 
 def test_synthetic_passages_are_deterministic_and_shaped_like_the_article():
-    first = list(bench._synthetic_passages(500, [ARTICLE]))
-    again = list(bench._synthetic_passages(500, [ARTICLE]))
+    first = list(bench_corpus.synthetic_passages(500, [ARTICLE]))
+    again = list(bench_corpus.synthetic_passages(500, [ARTICLE]))
     assert first == again and len({p.id for p in first}) == 500
-    assert len({p.source for p in first}) == 500 // bench.PASSAGES_PER_DOC
+    assert len({p.source for p in first}) == 500 // bench_corpus.PASSAGES_PER_DOC
     mean = sum(len(p.text) for p in first) / len(first)
     assert 80 < mean < 360 and all(p.text.endswith(".") for p in first)
     words = {w for p in first for w in p.text.lower().replace(".", "").split()}
@@ -62,3 +65,17 @@ def test_a_small_bench_run_prints_every_key(tmp_path, monkeypatch):
     assert all(result[k] > 0 for k in ISSUE_KEYS)
     assert abs(result["ingest_ratio"] - result["ingest_per_s"] / result["embed_raw_per_s"]) < 0.01
     assert (tmp_path / "cache" / "ragbot" / "bench").is_dir()  # the corpus is cached for the next run
+
+
+def test_write_synthetic_keeps_each_document_whole_and_the_store_opens(make_settings, embedder):
+    settings = make_settings()
+    passages = list(bench_corpus.synthetic_passages(250, [ARTICLE]))  # documents of 100, 100 and 50 passages
+    written = []
+    assert write_synthetic(settings, passages, embedder, batch_size=60, progress=written.append) == 250
+    assert written == [100, 200, 250]  # a batch ends on a document boundary
+    index = Index.open(settings, embedder=embedder)
+    assert [d.passages for d in index.catalog.documents()] == [100, 100, 50]
+    assert index.catalog.live_count() == index.vectors.count() == 250
+    index.close()
+    with pytest.raises(ConfigError, match="local store only"):
+        write_synthetic(settings.model_copy(update={"chroma_host": "localhost"}), passages, embedder)

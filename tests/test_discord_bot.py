@@ -2,7 +2,7 @@
 concurrency and the worker threads, command syncing, intents, the token, and `ragbot discord`.
 
 Slash commands and buttons are driven by calling their callbacks with a fake Interaction
-(tests/discord_fakes.py). The real engine answers wherever the answer matters; a tiny fake engine
+(tests/helpers/discord_fakes.py). The real engine answers wherever the answer matters; a tiny fake engine
 is used only to hold calls open (the queue) or to fail on purpose.
 """
 
@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import discord
 import pytest
 from click.testing import CliRunner
 
-from bot import discord_app
-from bot.discord_app import APOLOGY, Cooldown, RagBot, check_token, intents_for
+import bot.discord_bot as discord_bot
+from bot.discord_bot import check_token
+from bot.discord_bot.app import APOLOGY, PERMISSIONS, RagBot, intents_for, invite_url
+from bot.discord_bot.feedback import FeedbackStore
 from retrieval.errors import InputError, StoreError
-
-from .discord_fakes import BOT_ID, FakeInteraction, Recording, offline_bot, pings_nobody
+from tests.helpers.discord_fakes import BOT_ID, FakeInteraction, Recording, offline_bot, pings_nobody
 
 ANSWERABLE = "How long was the cease-fire proposed in the resolution that was blocked?"
 UNANSWERABLE = "What is the capital of France?"
@@ -37,11 +39,11 @@ class Failing:
 
 
 @pytest.fixture
-async def make_bot(make_settings):
+async def make_bot(make_settings, make_discord_settings):
     bots: list[RagBot] = []
 
-    async def make(engine, **overrides) -> RagBot:
-        bot = await offline_bot(make_settings(**overrides), engine)
+    async def make(engine, **discord_overrides) -> RagBot:
+        bot = await offline_bot(make_settings(), make_discord_settings(**discord_overrides), engine)
         bots.append(bot)
         return bot
 
@@ -112,7 +114,7 @@ async def test_mentions_are_stripped_from_the_question(make_bot, engine):
 
 async def test_cooldown_refuses_the_same_user_ephemerally(make_bot, engine):
     recording = Recording(engine)
-    bot = await make_bot(recording, discord_cooldown_s=30)
+    bot = await make_bot(recording, cooldown_s=30)
     await ask(bot, ANSWERABLE, user_id=7)
     (refusal,) = (await ask(bot, ANSWERABLE, user_id=7)).sent
     assert refusal.ephemeral and "One question every 30 s" in refusal.content and "try again in" in refusal.content
@@ -120,21 +122,21 @@ async def test_cooldown_refuses_the_same_user_ephemerally(make_bot, engine):
     assert len(recording.calls) == 2
 
 
-def test_cooldown_counts_from_the_last_accepted_question():
-    now = [100.0]
-    cooldown = Cooldown(10, clock=lambda: now[0])
-    assert cooldown.retry_after(1) == 0
-    now[0] = 104
-    assert cooldown.retry_after(1) == pytest.approx(6)
-    assert cooldown.retry_after(2) == 0
-    now[0] = 110
-    assert cooldown.retry_after(1) == 0
-    assert Cooldown(0).retry_after(1) == 0 and Cooldown(0).retry_after(1) == 0
+async def test_cooldown_counts_from_the_last_accepted_question(make_bot, engine):
+    bot = await make_bot(engine, cooldown_s=10)
+    assert bot.retry_after(1, now=100.0) == 0
+    assert bot.retry_after(1, now=104.0) == pytest.approx(6)
+    assert bot.retry_after(2, now=104.0) == 0
+    assert bot.retry_after(1, now=105.0) == pytest.approx(5)  # a refused question does not restart the wait
+    assert bot.retry_after(1, now=110.5) == 0
+    assert bot.retry_after(1, now=111.0) == pytest.approx(9.5)
+    unlimited = await make_bot(engine, cooldown_s=0)
+    assert unlimited.cooldowns is None and unlimited.retry_after(1) == unlimited.retry_after(1) == 0
 
 
 async def test_a_failure_after_deferring_becomes_a_short_apology_and_a_logged_trace(make_bot, caplog):
     bot = await make_bot(Failing(RuntimeError("boom in the engine")))
-    with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
+    with caplog.at_level(logging.ERROR, logger="bot.discord_bot.app"):
         itx = await ask(bot, ANSWERABLE)
     defer, edit = itx.sent
     assert defer.kind == "defer" and edit.kind == "edit"
@@ -159,7 +161,7 @@ async def test_the_tree_error_handler_answers_an_unanswered_interaction(make_bot
     bot = await make_bot(engine)
     itx = FakeInteraction(bot, 3)
     error = discord.app_commands.CommandInvokeError(bot.tree.get_command("ask"), ValueError("bad"))
-    with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
+    with caplog.at_level(logging.ERROR, logger="bot.discord_bot.app"):
         await bot.tree.on_error(itx, error)
     (reply,) = itx.sent
     assert reply.ephemeral and reply.content == APOLOGY
@@ -183,7 +185,7 @@ async def test_twenty_users_at_once_all_get_answers_from_worker_threads(make_bot
     serial = {q: engine.answer(q).answer for q in questions}  # concurrency changes no answer
     assert [itx.last().embed.description for itx in results] == [serial[questions[i % 4]] for i in range(20)]
     assert loop_thread not in recording.threads
-    assert recording.peak <= bot.settings.discord_max_concurrency
+    assert recording.peak <= bot.discord_settings.max_concurrency
     ids = {int(custom_ids(itx.last().view)[0].rsplit(":", 1)[1]) for itx in results}
     assert len(ids) == 20 and all(bot.store.get(i).message_id for i in ids)
 
@@ -214,7 +216,7 @@ class Held:
 
 async def test_the_concurrency_limit_queues_rather_than_rejects(make_bot, engine):
     held = Held(engine, asyncio.get_running_loop())
-    bot = await make_bot(held, discord_max_concurrency=2)
+    bot = await make_bot(held, max_concurrency=2)
     itxs = [FakeInteraction(bot, 200 + i) for i in range(5)]
     cog = bot.get_cog("Ask")
     tasks = [asyncio.create_task(cog.ask.callback(cog, itx, ANSWERABLE)) for itx in itxs]
@@ -288,7 +290,7 @@ async def test_a_button_failure_is_an_apology(make_bot, engine, caplog):
     bot = await make_bot(engine)
     ids = custom_ids((await ask(bot, ANSWERABLE)).last().view)
     bot.store.close()
-    with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
+    with caplog.at_level(logging.ERROR, logger="bot.discord_bot.app"):
         reply = (await click(bot, ids[0])).last()
     assert reply.ephemeral and reply.content == APOLOGY
     assert any(isinstance(r.exc_info[1], StoreError) for r in caplog.records if r.exc_info)
@@ -308,8 +310,17 @@ async def test_about_lists_documents_passages_and_models(make_bot, engine):
     assert fields["Embedding model"] == "all-MiniLM-L6-v2-int8" and fields["LLM"] == "none (extractive)"
 
 
+def test_the_engine_describes_what_about_shows(engine):
+    overview = engine.describe()
+    assert [d.source for d in overview.documents] == [d.source for d in engine.index.catalog.documents()]
+    assert overview.passages == sum(d.passages for d in overview.documents) == engine.index.catalog.live_count()
+    assert (overview.embedding_model, overview.llm_model) == ("all-MiniLM-L6-v2-int8", "")
+
+
 # -- setup: syncing, intents, token -----------------------------------------------------------
-async def test_commands_sync_to_the_dev_guild_and_globally_only_when_asked(make_settings, engine, monkeypatch):
+async def test_commands_sync_to_the_dev_guild_and_globally_only_when_asked(
+    make_settings, make_discord_settings, engine, monkeypatch
+):
     calls = []
 
     async def fake_sync(self, *, guild=None):
@@ -319,11 +330,13 @@ async def test_commands_sync_to_the_dev_guild_and_globally_only_when_asked(make_
     monkeypatch.setattr(discord.app_commands.CommandTree, "sync", fake_sync)
     for overrides, sync_global, expected in [
         ({}, False, []),
-        ({"discord_guild_id": 555}, False, [555]),
+        ({"guild_id": 555}, False, [555]),
         ({}, True, ["global"]),
     ]:
         calls.clear()
-        bot = RagBot(make_settings(**overrides), engine, sync_global=sync_global)
+        discord_settings = make_discord_settings(**overrides)
+        store = FeedbackStore(discord_settings.db_path)
+        bot = RagBot(make_settings(), discord_settings, engine, store, sync_global=sync_global)
         await bot.setup_hook()
         assert calls == expected
         assert {c.name for c in bot.tree.get_commands()} == {"ask", "about"}
@@ -332,11 +345,11 @@ async def test_commands_sync_to_the_dev_guild_and_globally_only_when_asked(make_
         bot.store.close()
 
 
-def test_intents_need_message_content_only_for_thread_follow_ups(make_settings):
-    plain = intents_for(make_settings())
+def test_intents_need_message_content_only_for_thread_follow_ups(make_discord_settings):
+    plain = intents_for(make_discord_settings())
     assert plain.guilds and plain.guild_messages and plain.dm_messages
     assert not (plain.message_content or plain.members or plain.presences)
-    assert intents_for(make_settings(discord_message_content=True)).message_content
+    assert intents_for(make_discord_settings(message_content=True)).message_content
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "abc", "a b.c.d", '"a.b.c"', "Bot a.b.c"])
@@ -357,10 +370,10 @@ def test_a_well_formed_token_passes_trimmed():
 
 
 def test_invite_url_asks_for_both_scopes_and_the_needed_permissions():
-    url = discord_app.invite_url(123)
+    url = invite_url(123)
     assert "client_id=123" in url and "scope=bot+applications.commands" in url
-    assert f"permissions={discord_app.PERMISSIONS.value}" in url
-    p = discord_app.PERMISSIONS
+    assert f"permissions={PERMISSIONS.value}" in url
+    p = PERMISSIONS
     assert p.send_messages and p.send_messages_in_threads and p.create_public_threads and p.embed_links
     assert not (p.administrator or p.mention_everyone or p.manage_messages)
 
@@ -368,7 +381,7 @@ def test_invite_url_asks_for_both_scopes_and_the_needed_permissions():
 # -- ragbot discord ---------------------------------------------------------------------------
 @pytest.fixture
 def cli_env(tmp_path, store_copy, monkeypatch):
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     monkeypatch.chdir(tmp_path)  # no developer .env is read
     return {
@@ -397,6 +410,13 @@ def test_ragbot_discord_without_a_usable_token_is_one_line_and_exit_2(cli_env, t
     assert "Traceback" not in result.output and (not token or token not in result.output)
 
 
+def test_a_bad_discord_setting_fails_only_ragbot_discord_naming_it(cli_env):
+    env = {**cli_env, "DISCORD_TOKEN": TOKEN, "RAGBOT_DISCORD_MAX_CONCURRENCY": "0"}
+    result = run_cli(env, ["discord"])
+    assert result.exit_code == 2 and result.output.startswith("ragbot: invalid setting: RAGBOT_DISCORD_MAX_CONCURRENCY")
+    assert run_cli(env, ["ask", "--json", ANSWERABLE]).exit_code == 0  # the core's commands never read it
+
+
 @pytest.mark.parametrize(
     ("error", "code", "needle"),
     [
@@ -423,12 +443,14 @@ def test_ragbot_discord_turns_connection_failures_into_one_line(
 def test_ragbot_discord_sync_flag_reaches_the_bot(cli_env, engine, monkeypatch):
     seen = {}
 
-    def fake_run(settings, engine, token, *, sync_global=False, announce=None):
+    def fake_run(settings, discord_settings, engine, token, *, sync_global=False, announce=None):
         seen.update(sync=sync_global, token=token, answers=engine.answer(ANSWERABLE).answerable)
+        seen.update(db_path=discord_settings.db_path)
 
-    monkeypatch.setattr(discord_app, "run", fake_run)
+    monkeypatch.setattr(discord_bot, "run", fake_run)
     result = run_cli({**cli_env, "DISCORD_TOKEN": TOKEN}, ["discord", "--sync"])
     assert result.exit_code == 0, result.output
+    assert seen.pop("db_path") == Path(cli_env["RAGBOT_DISCORD_DB_PATH"])  # the Discord settings, from the env
     assert seen == {"sync": True, "token": TOKEN, "answers": True}  # the real engine, built by the CLI
     monkeypatch.setattr("bot.cli._engine", lambda settings: engine)
     run_cli({**cli_env, "DISCORD_TOKEN": TOKEN}, ["discord"])
@@ -457,7 +479,7 @@ class Streaming:
 
 def llm_engine(engine, *replies):
     """The real engine over the article, answering through the scripted model at the LLM seam."""
-    fake_llm = pytest.importorskip("tests.fake_llm")
+    fake_llm = pytest.importorskip("tests.helpers.fake_llm")
     from retrieval.engine import Engine
 
     def hamburg(messages):
@@ -499,21 +521,23 @@ async def test_edits_are_throttled(make_bot, engine):
 
 
 async def test_a_restarted_stream_discards_what_was_shown(make_bot, engine):
-    fake_llm = pytest.importorskip("tests.fake_llm")
+    fake_llm = pytest.importorskip("tests.helpers.fake_llm")
     bot = await make_bot(llm_engine(engine, fake_llm.Broken(["Moscow said ", "the talks "]), None))
     bot.stream_edit_s = 0
     shown = drafts(await ask(bot, HAMBURG_Q))
     assert shown[0].startswith("Moscow") and "Moscow" not in shown[-1] and shown[-1].startswith("Interfax")
 
 
-async def test_on_ready_announces_the_invite_url_and_how_to_sync(make_settings, engine):
+async def test_on_ready_announces_the_invite_url_and_how_to_sync(make_settings, make_discord_settings, engine):
     notes: list[str] = []
-    for overrides, synced in (({}, False), ({"discord_guild_id": 555}, True)):
+    for overrides, synced in (({}, False), ({"guild_id": 555}, True)):
         notes.clear()
-        bot = RagBot(make_settings(**overrides), engine, announce=notes.append)
+        discord_settings = make_discord_settings(**overrides)
+        store = FeedbackStore(discord_settings.db_path)
+        bot = RagBot(make_settings(), discord_settings, engine, store, announce=notes.append)
         bot._connection.user = SimpleNamespace(id=BOT_ID, __str__=lambda self: "ragbot#0001")
         await bot.on_ready()
         (note,) = notes
-        assert discord_app.invite_url(BOT_ID) in note and note.startswith("connected as ")
+        assert invite_url(BOT_ID) in note and note.startswith("connected as ")
         assert ("not synced" in note) is not synced
         bot.store.close()

@@ -1,4 +1,4 @@
-"""bot/feedback.py: the SQLite store of answers and votes behind the persistent buttons."""
+"""bot/discord_bot/feedback.py: the SQLite store of answers and votes behind the persistent buttons."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import sqlite3
 
 import pytest
 
-from bot.feedback import SCHEMA_VERSION, FeedbackStore, Tally, source_rows
+from bot.discord_bot.feedback import SCHEMA_VERSION, FeedbackStore, Tally, source_rows
 from retrieval.errors import StoreError
-from retrieval.schema import Turn
 
 ANSWERABLE = "From which city did Interfax report Lavrov's comments about restarting the Geneva talks?"
 UNANSWERABLE = "What is the capital of France?"
@@ -44,16 +43,19 @@ def test_an_unanswered_question_keeps_its_closest_passage(store, engine):
     assert row.n == 0 and row.passage == answer.closest.quote and row.paragraph > 0 and row.title
 
 
-def test_messages_link_answers_into_a_conversation(store, engine):
+def test_answers_are_found_by_the_messages_that_show_them(store, engine):
     a1 = engine.answer(ANSWERABLE)
     a2 = engine.answer("Who said opposition fighters would be eradicated?")
     id1, id2 = store.add(a1, channel_id=5), store.add(a2, channel_id=5)
     store.set_message(id1, 1001, 77)
     store.set_message(id2, 1002)
     assert store.get(id1).channel_id == 77 and store.get(id2).channel_id == 5
-    assert set(store.by_messages([1001, 1002, 999])) == {1001, 1002}
-    assert store.turns([1002, 999, 1001]) == [Turn(a2.question, a2.answer), Turn(a1.question, a1.answer)]
-    assert store.turns([]) == []
+    found = store.by_messages([1002, 999, 1001])
+    assert set(found) == {1001, 1002}
+    assert (found[1001].id, found[1001].question, found[1001].answer) == (id1, a1.question, a1.answer)
+    assert (found[1002].id, found[1002].message_id) == (id2, 1002)
+    assert store.by_messages([]) == {}
+    assert len(store.by_messages(list(range(2000, 3200)) + [1001])) == 1  # more ids than one IN (...) takes
 
 
 def test_votes_one_per_user_last_click_wins(store, engine):

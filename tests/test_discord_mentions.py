@@ -15,21 +15,23 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from bot.discord_app import RagBot, intents_for
+from bot.discord_bot.app import RagBot, intents_for
+from bot.discord_bot.feedback import FeedbackStore
 
 QUESTION = "Who said opposition fighters would be eradicated?"
 
 
 @pytest.fixture
-async def bot(make_settings, engine, monkeypatch):
+async def bot(make_settings, make_discord_settings, engine, monkeypatch):
     async def no_threads(self, **kwargs):
         raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), "Missing Permissions")
 
     monkeypatch.setattr(discord.Message, "create_thread", no_threads)
-    settings = make_settings(discord_cooldown_s=30)
-    intents = intents_for(settings)
+    discord_settings = make_discord_settings(cooldown_s=30)
+    intents = intents_for(discord_settings)
     intents.members = True  # dpytest's member cache only
-    bot = RagBot(settings, engine, intents=intents)
+    store = FeedbackStore(discord_settings.db_path)
+    bot = RagBot(make_settings(), discord_settings, engine, store, intents=intents)
     await bot._async_setup_hook()
     dpytest.configure(bot)
     bot._connection.loop = asyncio.get_running_loop()  # what login() would set; dpytest does not

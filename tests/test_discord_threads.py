@@ -11,11 +11,12 @@ from types import SimpleNamespace
 import discord
 import pytest
 
-from bot.discord_app import APOLOGY, turns_from_messages
-from bot.feedback import FeedbackStore
+from bot.discord_bot.app import APOLOGY
+from bot.discord_bot.conversation import turns_from_messages
+from bot.discord_bot.feedback import FeedbackStore
+from bot.discord_bot.replies import InChannel
 from retrieval.schema import Turn
-
-from .discord_fakes import (
+from tests.helpers.discord_fakes import (
     BOT_ID,
     FakeDM,
     FakeMessage,
@@ -34,11 +35,13 @@ ME = SimpleNamespace(id=BOT_ID)
 
 
 @pytest.fixture
-async def make_bot(make_settings):
+async def make_bot(make_settings, make_discord_settings):
     bots = []
 
-    async def make(engine, **overrides):
-        bot = await offline_bot(make_settings(**{"discord_cooldown_s": 0, **overrides}), engine)
+    async def make(engine, **discord_overrides):
+        bot = await offline_bot(
+            make_settings(), make_discord_settings(**{"cooldown_s": 0, **discord_overrides}), engine
+        )
         bots.append(bot)
         return bot
 
@@ -106,7 +109,7 @@ async def test_a_mention_is_answered_in_a_thread_made_from_it(make_bot, engine):
 
 async def test_a_follow_up_in_the_thread_uses_its_history(make_bot, engine):
     recording = Recording(engine)
-    bot = await make_bot(recording, discord_message_content=True)
+    bot = await make_bot(recording, message_content=True)
     channel = FakeTextChannel()
     await post(bot, f"<@{BOT_ID}> {FIRST}", channel, mentions=[ME])
     (thread,) = channel.made_threads
@@ -121,7 +124,7 @@ async def test_a_follow_up_in_the_thread_uses_its_history(make_bot, engine):
 
 async def test_without_the_intent_only_mentions_in_the_thread_are_answered(make_bot, engine):
     recording = Recording(engine)
-    bot = await make_bot(recording)  # discord_message_content defaults to off
+    bot = await make_bot(recording)  # message_content defaults to off
     channel = FakeTextChannel()
     await post(bot, f"<@{BOT_ID}> {FIRST}", channel, mentions=[ME])
     (thread,) = channel.made_threads
@@ -134,7 +137,7 @@ async def test_without_the_intent_only_mentions_in_the_thread_are_answered(make_
 
 async def test_threads_of_others_need_a_mention_and_are_answered_in_place(make_bot, engine):
     recording = Recording(engine)
-    bot = await make_bot(recording, discord_message_content=True)
+    bot = await make_bot(recording, message_content=True)
     theirs = FakeThread(owner_id=77)
     await post(bot, FIRST, theirs)
     assert recording.calls == [] and theirs.sent == []
@@ -175,7 +178,7 @@ async def test_dms_are_answered_with_their_history(make_bot, engine):
 
 async def test_dms_can_be_turned_off(make_bot, engine):
     recording = Recording(engine)
-    bot = await make_bot(recording, discord_dms=False)
+    bot = await make_bot(recording, dms=False)
     dm = FakeDM()
     await post(bot, FIRST, dm, guild=None)
     assert recording.calls == [] and dm.sent == []
@@ -184,7 +187,7 @@ async def test_dms_can_be_turned_off(make_bot, engine):
 # -- what is not a question, refusals and failures --------------------------------------------
 async def test_bots_and_plain_channel_messages_are_ignored(make_bot, engine):
     recording = Recording(engine)
-    bot = await make_bot(recording, discord_message_content=True)
+    bot = await make_bot(recording, message_content=True)
     channel = FakeTextChannel()
     await post(bot, f"<@{BOT_ID}> {FIRST}", channel, author=user(9, bot=True), mentions=[ME])
     await post(bot, FIRST, channel)
@@ -192,7 +195,7 @@ async def test_bots_and_plain_channel_messages_are_ignored(make_bot, engine):
 
 
 async def test_a_bare_mention_gets_help_and_a_fast_repeat_gets_the_cooldown(make_bot, engine):
-    bot = await make_bot(engine, discord_cooldown_s=60)
+    bot = await make_bot(engine, cooldown_s=60)
     channel = FakeTextChannel()
     bare = await post(bot, f"<@{BOT_ID}>", channel, mentions=[ME])
     (help_reply,) = bare.replies
@@ -222,7 +225,7 @@ async def test_text_beyond_the_embed_follows_as_messages(make_bot, engine):
     real = engine.answer(FIRST)
     long = replace(real, answer=" ".join([real.answer] * 40))  # an LLM can answer at this length
     thread = FakeThread(owner_id=BOT_ID)
-    await bot.send_answer(thread, long, user_id=1, guild_id=1)
+    await bot.post_answer(InChannel(thread, user_id=1, guild_id=1), long)
     embed_part, *rest = thread.sent
     assert len(embed_part.embed.description) <= 4096 and rest
     assert all(s.content and len(s.content) <= 2000 and s.embed is None for s in rest)
@@ -231,7 +234,7 @@ async def test_text_beyond_the_embed_follows_as_messages(make_bot, engine):
 
 # -- streaming into a thread ------------------------------------------------------------------
 async def test_an_llm_answer_is_drafted_in_the_thread_then_edited_into_the_verified_one(make_bot, engine):
-    fake_llm = pytest.importorskip("tests.fake_llm")
+    fake_llm = pytest.importorskip("tests.helpers.fake_llm")
     from retrieval.engine import Engine
 
     def reply(messages):

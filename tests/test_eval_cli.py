@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.evaluation.metrics import METRIC_KEYS
-from tests.conftest import ARTICLE, ROOT
+from tests.helpers import ARTICLE, ROOT
 
 SMALL_SET = ["q02", "p04", "l02", "y01", "n01", "u07", "u10", "c01", "c06"]
 

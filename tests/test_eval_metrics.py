@@ -18,7 +18,8 @@ def cite(quote: str, start: int | None = None, source: str = "a.txt", n: int = 1
 
 
 def test_normalize_folds_case_quotes_markers_and_whitespace():
-    assert m.normalize("Aleppo’s  “Old”\nCity [1] fell [12].") == 'aleppo\'s "old" city fell .'
+    assert m.normalize("Aleppo’s  “Old”\nCity [1] fell [12].") == 'aleppo\'s "old" city fell.'
+    assert m.normalize("Lavrov said so [1, 2] and [3-4].") == "lavrov said so and."
 
 
 def test_answer_containment_starts_at_a_word_boundary():

@@ -10,10 +10,11 @@ import pytest
 
 from bot.evaluation import metrics
 from bot.evaluation.dataset import load_jsonl, parse_row
-from bot.evaluation.run import answer_items, load_baseline, summarize
+from bot.evaluation.run import answer_items
+from bot.evaluation.summary import load_baseline, summarize
 from retrieval import MAX_QUESTION_CHARS
 from retrieval.errors import InputError
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 QA = ROOT / "seeds" / "qa.jsonl"
 SCHEMA = json.loads((ROOT / "tests" / "answer.schema.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ from bot.evaluation.run import answer_items
 from bot.evaluation.squad import load_squad, parse_squad, temporary_engine
 from retrieval.errors import InputError
 from retrieval.storage.vectors import make_client
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 SAMPLE = ROOT / "seeds" / "squad_sample.json"
 

@@ -11,7 +11,7 @@ from retrieval.documents.ingest import ingest
 from retrieval.documents.load import display_path
 from retrieval.errors import StoreError
 from retrieval.storage.index import Index
-from tests.conftest import ARTICLE
+from tests.helpers import ARTICLE
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from bot.chat import show_answer
 from bot.cli import cli
 from retrieval.engine import Final, TextDelta
 from retrieval.schema import Answer
-from tests.conftest import ROOT
-from tests.llm_server import LLMServer
+from tests.helpers import ROOT
+from tests.helpers.llm_server import LLMServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier:UserWarning")
 

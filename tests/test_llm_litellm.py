@@ -18,7 +18,7 @@ from retrieval.engine import Engine, Final, TextDelta
 from retrieval.errors import LLMError
 from retrieval.generation.llm import Completion, Delta, LiteLLM, retry_after
 from retrieval.settings import Settings
-from tests.llm_server import LLMServer, Reply
+from tests.helpers.llm_server import LLMServer, Reply
 
 # litellm's stream types trip a pydantic UserWarning (ReadOnly TypedDict items); `filterwarnings = error`
 # would turn it into a failed stream. Outside pytest it is not shown.

@@ -1,4 +1,5 @@
 """Sanity checks for the ragbot evaluation Q&A set in seeds/qa.jsonl."""
+
 import json
 from collections import Counter
 from pathlib import Path

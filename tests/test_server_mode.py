@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ARTICLE, ROOT
+from tests.helpers import ARTICLE, ROOT
 
 STARTUP_S = 60
 
@@ -259,7 +259,8 @@ def test_vectors_without_a_change_log_are_adopted_by_an_ingest(server_settings, 
 def test_concurrent_writers_get_distinct_dense_log_numbers(server_settings, embedder):
     from concurrent.futures import ThreadPoolExecutor
 
-    from retrieval.storage.vectors import ChangeLog, LogEntry, VectorStore
+    from retrieval.storage.changelog import ChangeLog, LogEntry
+    from retrieval.storage.vectors import VectorStore
 
     settings = server_settings()
     vectors = VectorStore.open(settings, embedder, create=True)

@@ -19,8 +19,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from .report import pyplot
+from .report import fmt, pyplot
 
 TABLE_STEP = 0.05
 
@@ -88,10 +89,6 @@ def curve(rows: Sequence[Scored], step: float) -> list[Point]:
     return [point(rows, round(i * step, 6)) for i in range(n + 1)]
 
 
-def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3f}"
-
-
 def calibration_markdown(rows: Sequence[Scored], chosen: Point, current: Point, strategy: str) -> str:
     n_ans = sum(r.answerable for r in rows)
     n_un = len(rows) - n_ans
@@ -117,7 +114,7 @@ def calibration_markdown(rows: Sequence[Scored], chosen: Point, current: Point, 
         mark = " (recommended)" if t == chosen.threshold else ""
         mark += " (current)" if t == current.threshold else ""
         lines.append(
-            f"| {t:.3f}{mark} | {p.accuracy:.3f} | {_fmt(p.refusal_accuracy)} | {_fmt(p.false_refusal_rate)} | "
+            f"| {t:.3f}{mark} | {p.accuracy:.3f} | {fmt(p.refusal_accuracy)} | {fmt(p.false_refusal_rate)} | "
             f"{p.false_refusals} | {p.false_answers} |"
         )
     lowest = sorted((r for r in rows if r.answerable), key=lambda r: r.score)[:5]
@@ -168,7 +165,7 @@ def plot(rows: Sequence[Scored], chosen: Point, current: Point, path: Path) -> N
     plt.close(fig)
 
 
-def calibrate(rows: Sequence[Scored], current_threshold: float, folder: Path, strategy: str) -> dict:
+def calibrate(rows: Sequence[Scored], current_threshold: float, folder: Path, strategy: str) -> dict[str, Any]:
     """Write the calibration files into `folder`; return calibration.json's content."""
     chosen = best(rows)
     current = point(rows, current_threshold)

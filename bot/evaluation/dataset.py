@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from retrieval.errors import InputError
+from retrieval import InputError
 
 CONVERSATION = "conversation"
 UNANSWERABLE = "unanswerable"
@@ -54,7 +54,7 @@ def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _question(obj: dict, where: str) -> str:
+def _question(obj: dict[str, Any], where: str) -> str:
     q = obj.get("question")
     if not isinstance(q, str) or not q.strip():
         raise InputError(f"{where}: 'question' must be a non-empty string")

@@ -1,7 +1,8 @@
 """The metric definitions of `ragbot eval`: pure functions over plain data.
 
-Text is compared after `normalize`: case-folded, curly quotes made straight, `[n]` markers removed,
-whitespace collapsed. Per question (or conversation turn) `grade` decides:
+Text is compared after `normalize`: case-folded, curly quotes made straight, `[n]` markers removed
+(the core's `strip_markers`: `[3]`, `[1, 2]`, `[2-4]`, with the space before each), whitespace
+collapsed. Per question (or conversation turn) `grade` decides:
 - a passage or citation *holds the evidence* when its normalised text contains a normalised
   evidence string;
 - evidence hit@1: the first citation holds it; hit@k: one of the retrieved passages holds it;
@@ -15,8 +16,8 @@ whitespace collapsed. Per question (or conversation turn) `grade` decides:
 - quote validity: the share of citations whose quote equals `text[start:end]` of its source;
 - outcome: answerable rows are passed when correct, unanswerable rows when refused; `passed`
   also asks an answerable row for evidence hit@1 (what report.md lists as failed and compares).
-`summarize` averages them over the rows each applies to (answerable rows; unanswerable rows for
-refusal accuracy; turns after the first for follow-up accuracy; rows with citations for quote
+`summarize_grades` averages them over the rows each applies to (answerable rows; unanswerable rows
+for refusal accuracy; turns after the first for follow-up accuracy; rows with citations for quote
 validity) with percentile-bootstrap 95% intervals from a fixed seed, so reruns agree.
 Does not run the engine or read files: run.py gathers the inputs, report.py formats the outputs.
 """
@@ -25,10 +26,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from retrieval import strip_markers
 
 METRIC_KEYS = (
     "evidence_hit_at_1",
@@ -49,13 +52,12 @@ BOOTSTRAP_SEED = 20240601
 _QUOTES = str.maketrans(
     {"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"'}
 )
-_MARKER = re.compile(r"\[\d+\]")
 _ARTICLES = frozenset({"a", "an", "the"})
 
 
 def normalize(text: str) -> str:
     """Lower-case, straight quotes, no `[n]` markers, single spaces."""
-    return " ".join(_MARKER.sub(" ", text.translate(_QUOTES)).lower().split())
+    return strip_markers(text.translate(_QUOTES)).lower()
 
 
 def contains_answer(answer: str, gold: str) -> bool:
@@ -128,7 +130,7 @@ def grade(
         "answerable": answerable,
         "refused": refused,
         "followup": followup,
-        "answer_chars": len(" ".join(_MARKER.sub(" ", answer).split())),
+        "answer_chars": len(strip_markers(answer)),
         "quote_validity": (sum(quote_valid(c, sources) for c in shown) / len(shown)) if shown else None,
     }
     if answerable:
@@ -193,7 +195,10 @@ def metric(
     }
 
 
-def _values(grades: Iterable[Mapping[str, Any]], key: str, where=lambda g: True) -> list[float]:
+Grades = Mapping[str, Any]
+
+
+def _values(grades: Iterable[Grades], key: str, where: Callable[[Grades], bool] = lambda g: True) -> list[float]:
     return [float(g[key]) for g in grades if where(g) and g.get(key) is not None]
 
 
@@ -202,10 +207,10 @@ def summarize_grades(
 ) -> dict[str, dict[str, Any]]:
     """Every metric of METRIC_KEYS over a run's grades."""
 
-    def answerable(g):
-        return g["answerable"]
+    def answerable(g: Grades) -> bool:
+        return bool(g["answerable"])
 
-    def unanswerable(g):
+    def unanswerable(g: Grades) -> bool:
         return not g["answerable"]
 
     columns = {
@@ -223,12 +228,12 @@ def summarize_grades(
     return {key: metric(columns[key], resamples=resamples, seed=seed) for key in METRIC_KEYS}
 
 
-def percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    """`{"p50", "p95"}` (linear interpolation), None when empty."""
+def percentiles(values: Sequence[float], *, digits: int = 1) -> dict[str, float | None]:
+    """`{"p50", "p95"}` (linear interpolation) rounded to `digits` decimals, None when empty."""
     if not values:
         return {"p50": None, "p95": None}
     p50, p95 = np.percentile(np.asarray(values, dtype=float), [50, 95])
-    return {"p50": round(float(p50), 1), "p95": round(float(p95), 1)}
+    return {"p50": round(float(p50), digits), "p95": round(float(p95), digits)}
 
 
 def by_type(rows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:

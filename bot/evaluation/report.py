@@ -4,7 +4,8 @@ report.md holds the metric table (with deltas when a baseline is given), the per
 every failed question with what was answered and cited, and the questions whose outcome flipped
 against the baseline. report.png plots accuracy per question type and the latency distribution
 (matplotlib, Agg backend, so no display is needed). comparison.md sets strategies side by side.
-Does not compute metrics (metrics.py) or run anything.
+Does not compute metrics (metrics.py), run anything or print (the CLI's terminal.py shows the
+metric table on the terminal, with `fmt`, `fmt_ci`, `delta` and `LABELS` from here).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ LABELS = {
 QUOTE_CHARS = 220
 
 
-def pyplot():
+def pyplot() -> Any:
     """matplotlib's pyplot on the Agg backend (imported on first use: it is slow to import)."""
     import matplotlib
 
@@ -42,10 +43,12 @@ def pyplot():
 
 
 def fmt(value: float | None) -> str:
+    """A metric value with 3 decimals; '–' when there is none."""
     return "–" if value is None else f"{value:.3f}"
 
 
 def fmt_ci(ci: Sequence[float] | None) -> str:
+    """A 95% interval as '[lo, hi]'; '–' when there is none."""
     return "–" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
@@ -258,28 +261,3 @@ def comparison_markdown(summaries: Mapping[str, Mapping[str, Any]]) -> str:
         vals = [summaries[n]["by_type"].get(t, {}).get("accuracy") for n in names]
         lines.append(row(t, vals, [fmt(v) for v in vals], False))
     return "\n".join(lines) + "\n"
-
-
-def console_table(summary: Mapping[str, Any], baseline: Mapping[str, Any] | None):
-    """A rich Table of the metrics (with deltas against the baseline) for the terminal."""
-    from rich.table import Table
-
-    meta = summary["meta"]
-    table = Table(title=f"ragbot eval: {meta['strategy']} ({meta['n']} questions, {meta['mode']})")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("95% CI")
-    table.add_column("n", justify="right")
-    if baseline:
-        table.add_column("Δ baseline", justify="right")
-    for key in METRIC_KEYS:
-        m = summary[key]
-        cells = [LABELS[key], fmt(m["value"]), fmt_ci(m["ci95"]), str(m.get("n", ""))]
-        if baseline:
-            d, verdict = delta(key, m["value"], (baseline.get(key) or {}).get("value"))
-            color = {"better": "green", "worse": "red"}.get(verdict)
-            cells.append(f"[{color}]{d}[/{color}]" if color else d)
-        table.add_row(*cells)
-    lat = summary["latency_ms"]["total"]
-    table.caption = f"latency total p50 {lat['p50']} ms, p95 {lat['p95']} ms"
-    return table

@@ -1,30 +1,24 @@
 """SQuAD v2.0 input for `ragbot eval`: questions mapped to units, contexts in a temporary collection.
 
 Each paragraph's `context` becomes one .txt document in a temporary folder, ingested into a
-separate collection named `ragbot-eval-<random>` (a temporary local store, or on the configured
-Chroma server) that is dropped, with the folder, when the run ends, even when it fails. The
-configured store is never written. Mapping: `id` and `question` as given; an answerable question's
-`answers[].text` (deduplicated) are both its gold answers and its evidence strings, type `squad`;
-`is_impossible` questions get no answers and type `unanswerable`. `plausible_answers` and
-`answer_start` are not used. Does not download SQuAD: pass a file.
+temporary collection (the core's `temporary_index`: a temporary local store, or a separate
+collection on the configured Chroma server) that is dropped, with the folder, when the run ends,
+even when it fails. The configured store is never written. Mapping: `id` and `question` as given;
+an answerable question's `answers[].text` (deduplicated) are both its gold answers and its
+evidence strings, type `squad`; `is_impossible` questions get no answers and type `unanswerable`.
+`plausible_answers` and `answer_start` are not used. Does not download SQuAD: pass a file.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
-import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from retrieval.documents.ingest import ingest
-from retrieval.engine import Engine
-from retrieval.errors import InputError
-from retrieval.settings import Settings
-from retrieval.storage.index import Index
+from retrieval import Embedder, Engine, InputError, Settings, temporary_index
 
 from .dataset import UNANSWERABLE, Item, Unit, check_unique
 
@@ -75,6 +69,7 @@ def _unit(qa: Any, context: str, where: str) -> Unit:
 
 
 def load_squad(path: Path) -> tuple[list[str], list[Item]]:
+    """(contexts, items) of a SQuAD v2.0 file; InputError when it cannot be read or is not one."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -86,31 +81,16 @@ def load_squad(path: Path) -> tuple[list[str], list[Item]]:
     return parse_squad(data, str(path))
 
 
-def temporary_settings(settings: Settings, folder: Path) -> Settings:
-    """The settings of a fresh collection: under `folder` for a local store, on the server otherwise."""
-    update: dict[str, Any] = {"collection": f"ragbot-eval-{uuid.uuid4().hex[:12]}"}
-    if not settings.chroma_host:
-        update["chroma_path"] = folder / "store"
-    return settings.model_copy(update=update)
-
-
 @contextmanager
-def temporary_engine(settings: Settings, contexts: list[str], *, embedder=None) -> Iterator[Engine]:
-    """An Engine over `contexts` alone; the collection and its files are removed on exit."""
-    folder = Path(tempfile.mkdtemp(prefix="ragbot-squad-"))
-    temp = temporary_settings(settings, folder)
-    docs = folder / "contexts"
-    docs.mkdir()
-    width = len(str(len(contexts)))
-    for i, context in enumerate(contexts, start=1):
-        (docs / f"context-{i:0{width}d}.txt").write_text(context, encoding="utf-8")
-    index = None
-    try:
-        index = Index.open(temp, create=True, embedder=embedder)
-        ingest(temp, [docs], index=index)
-        yield Engine(temp, index)
-    finally:
-        if index is not None:
-            index.close()
-        Index.drop(temp)
-        shutil.rmtree(folder, ignore_errors=True)
+def temporary_engine(
+    settings: Settings, contexts: Sequence[str], *, embedder: Embedder | None = None
+) -> Iterator[Engine]:
+    """An Engine over `contexts` alone (one .txt file each, in a temporary folder), in a temporary
+    collection (`temporary_index`); the collection and both folders are removed on exit."""
+    with tempfile.TemporaryDirectory(prefix="ragbot-squad-", ignore_cleanup_errors=True) as tmp:
+        docs = Path(tmp)
+        width = len(str(len(contexts)))
+        for i, context in enumerate(contexts, start=1):
+            (docs / f"context-{i:0{width}d}.txt").write_text(context, encoding="utf-8")
+        with temporary_index(settings, [docs], embedder=embedder) as index:
+            yield Engine(index.settings, index)

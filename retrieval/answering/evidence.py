@@ -38,7 +38,9 @@ class ScoredSentence:
     typed: bool = True  # holds the answer type the question asks for
 
 
-def weighted_terms(question: str, context: str, doc_freq: dict[str, int], n_docs: int, context_weight: float):
+def weighted_terms(
+    question: str, context: str, doc_freq: dict[str, int], n_docs: int, context_weight: float
+) -> dict[str, float]:
     """{stem: weight}: IDF of each content word; words only in the context count `context_weight`."""
     weights: dict[str, float] = {}
     for source_text, factor in ((question, 1.0), (context, context_weight)):

@@ -107,4 +107,5 @@ def weigh(index: Index, text: str) -> dict[str, float]:
     """IDF weight of each content stem of `text` over the index (for the citation support check)."""
     catalog = index.catalog
     words = re.findall(r"\w+", text.lower())
-    return weighted_terms(text, "", catalog.doc_freq(words), max(catalog.live_count(), 1), 0.0)
+    weights: dict[str, float] = weighted_terms(text, "", catalog.doc_freq(words), max(catalog.live_count(), 1), 0.0)
+    return weights

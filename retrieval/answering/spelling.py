@@ -12,6 +12,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from retrieval.text import stems, terms
+
+if TYPE_CHECKING:
+    from retrieval.storage.catalog import Catalog
 
 MIN_RATIO = 0.8
 MIN_LENGTH = 4
@@ -21,9 +27,7 @@ Lookup = Callable[[str], bool]  # is this stem indexed?
 Neighbours = Callable[[str, int, int], list[tuple[str, int]]]  # (first letter, min len, max len) -> [(term, df)]
 
 
-def correct(
-    words: Iterable[str], stem: Callable[[str], str], known: Lookup, neighbours: Neighbours
-) -> dict[str, str]:
+def correct(words: Iterable[str], stem: Callable[[str], str], known: Lookup, neighbours: Neighbours) -> dict[str, str]:
     """{word: indexed term} for the words that are not in the index but close to a term that is."""
     fixes: dict[str, str] = {}
     attempts = 0
@@ -55,11 +59,8 @@ def correct(
     return fixes
 
 
-def respell(question: str, catalog) -> str:
+def respell(question: str, catalog: Catalog) -> str:
     """The question with misspelled content words replaced by the indexed terms closest to them."""
-    from retrieval.answering.evidence import stems
-    from retrieval.storage.catalog import terms
-
     words = terms(question)
     fixes = correct(words, lambda w: stems([w])[0], catalog.has_term, catalog.terms_near)
     if not fixes:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from retrieval.schema import Document, Passage
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 CHUNK_CHARS = 360  # ~80 MiniLM tokens: well under its 256-token window, one or two sentences
 
 
 @lru_cache(maxsize=1)
-def _splitter():
+def _splitter() -> RecursiveCharacterTextSplitter:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     return RecursiveCharacterTextSplitter(

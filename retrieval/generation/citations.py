@@ -72,7 +72,8 @@ class MarkerFilter:
 
     def feed(self, text: str) -> str:
         buffer = MARKER_WITH_SPACE.sub("", self._held + text)
-        cut = _PENDING.search(buffer).start()
+        pending = _PENDING.search(buffer)
+        cut = pending.start() if pending else len(buffer)
         out, self._held = buffer[:cut], buffer[cut:]
         if not self._started:
             out = out.lstrip()

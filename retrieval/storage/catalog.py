@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from retrieval.errors import StoreError
 from retrieval.schema import Passage
@@ -85,7 +87,7 @@ class Catalog:
     def close(self) -> None:
         self._db.close()
 
-    def _rows(self, sql: str, params: Iterable = ()) -> list[tuple]:
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, tuple(params)).fetchall()
@@ -173,18 +175,16 @@ class Catalog:
     def refresh(self) -> None:
         """Catch up with other writers: nothing to do for a local file (see `sync.ServerCatalog`)."""
 
-    def _tx(self):
-        db = self._db
-
-        class _Tx:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type, exc, tb):
-                db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-                return False
-
-        return _Tx()
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One write transaction: committed when the block ends normally, rolled back on an exception."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     # -- reading ----------------------------------------------------------------------------
     def document(self, source: str) -> DocumentInfo | None:
@@ -199,7 +199,7 @@ class Catalog:
 
     def live_count(self) -> int:
         """Live passages, from the documents table (one row per document, not one per passage)."""
-        return self._rows("SELECT coalesce(sum(passages), 0) FROM documents")[0][0]
+        return int(self._rows("SELECT coalesce(sum(passages), 0) FROM documents")[0][0])
 
     def known(self, ids: Sequence[str]) -> set[str]:
         """The ids among `ids` that have a row, live or not."""

@@ -18,7 +18,8 @@ from retrieval.documents.embed import Embedder
 from retrieval.errors import StoreError
 from retrieval.settings import Settings
 from retrieval.storage.catalog import Catalog
-from retrieval.storage.vectors import ChangeLog, VectorStore
+from retrieval.storage.changelog import ChangeLog
+from retrieval.storage.vectors import VectorStore
 
 
 def _warm(embedder: Embedder) -> None:

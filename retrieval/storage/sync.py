@@ -1,7 +1,7 @@
 """Server mode: the local catalog as a cache of the Chroma server, kept in step by a change log.
 
 Every ingest that publishes or removes a document appends one numbered entry to the collection's
-change log on the server (`store.ChangeLog`), after its vectors are written and before the old
+change log on the server (`changelog.ChangeLog`), after its vectors are written and before the old
 ones are deleted. The log entry is the commit point: a document's new passages become live for
 every client at once, wherever it runs. Each client keeps a local catalog (texts, BM25 index,
 live flags) that records the last entry it applied; `refresh()` (called before every retrieval)
@@ -20,12 +20,13 @@ the loser's new vectors stay in Chroma unused (never live) until `ragbot ingest 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from retrieval.settings import Settings
 from retrieval.storage.catalog import Catalog, Change, DocumentInfo, now_utc
-from retrieval.storage.vectors import ChangeLog, CollectionGone, LogEntry, VectorStore
+from retrieval.storage.changelog import ChangeLog, LogEntry
+from retrieval.storage.vectors import CollectionGone, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ class ServerCatalog(Catalog):
             return
 
     @staticmethod
-    def _changes(entries, present: set[str]) -> list[Change]:
-        out = []
+    def _changes(entries: Iterable[LogEntry], present: set[str]) -> list[Change]:
+        out: list[Change] = []
         for e in entries:
             if e.op == "publish":
                 ids = tuple(i for i in e.ids if i in present)

@@ -15,12 +15,9 @@ local catalog (see `sync.py`). Every chromadb failure leaves this module as a St
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +32,7 @@ from retrieval.settings import Settings
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 1000
-LOG_SUFFIX = ".ragbot-log"
-MAX_APPEND_TRIES = 1000
+LOG_SUFFIX = ".ragbot-log"  # the change log collection beside each collection (changelog.py)
 
 
 class CollectionGone(StoreError):
@@ -71,14 +67,14 @@ def _unreachable(exc: BaseException) -> bool:
     return any(kind.__name__ in {"TransportError", "ConnectionError"} for kind in type(exc).__mro__)
 
 
-def _chroma_ef(embedder: Embedder):
+def _chroma_ef(embedder: Embedder) -> Any:
     from chromadb.api.types import EmbeddingFunction
 
-    class RagbotEmbeddingFunction(EmbeddingFunction):
+    class RagbotEmbeddingFunction(EmbeddingFunction):  # type: ignore[type-arg]
         def __init__(self, inner: Embedder) -> None:
             self._inner = inner
 
-        def __call__(self, input):  # noqa: A002 - Chroma's parameter name
+        def __call__(self, input: Any) -> Any:  # noqa: A002 - Chroma's parameter name
             return list(self._inner.embed_array(list(input)))
 
         @staticmethod
@@ -89,10 +85,10 @@ def _chroma_ef(embedder: Embedder):
             return {"model": self._inner.name}
 
         @staticmethod
-        def build_from_config(config: dict[str, Any]):
+        def build_from_config(config: dict[str, Any]) -> Any:
             return RagbotEmbeddingFunction(Embedder(config.get("model", "")))
 
-        def default_space(self):
+        def default_space(self) -> Any:
             return "cosine"
 
         def is_legacy(self) -> bool:
@@ -101,7 +97,7 @@ def _chroma_ef(embedder: Embedder):
     return RagbotEmbeddingFunction(embedder)
 
 
-def make_client(settings: Settings):
+def make_client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -159,13 +155,13 @@ def _missing(exc: Exception) -> bool:
 class VectorStore:
     """Vectors of passages, keyed by passage id."""
 
-    def __init__(self, client, collection, embedder: Embedder) -> None:
+    def __init__(self, client: Any, collection: Any, embedder: Embedder) -> None:
         self.client = client
         self.collection = collection
         self.embedder = embedder
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder, *, create: bool, client=None) -> VectorStore:
+    def open(cls, settings: Settings, embedder: Embedder, *, create: bool, client: Any = None) -> VectorStore:
         """Open the collection; with `create`, make it when missing. Model mismatch -> StoreError."""
         client = client or make_client(settings)
         ef = _chroma_ef(embedder)
@@ -223,7 +219,7 @@ class VectorStore:
 
     def count(self) -> int:
         with _guard("counting vectors"):
-            return self.collection.count()
+            return int(self.collection.count())
 
     def upsert(self, passages: Sequence[Passage], vectors: np.ndarray) -> None:
         with _guard("writing vectors"):
@@ -289,89 +285,3 @@ class VectorStore:
             return {}
         matrix = np.asarray(got["embeddings"], dtype=np.float32)
         return dict(zip(got["ids"], (matrix @ np.asarray(vector, dtype=np.float32)).tolist(), strict=True))
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """One change: `op` "publish" (ids = the document's live passages) or "remove"."""
-
-    generation: int
-    op: str
-    source: str
-    title: str = ""
-    doc_hash: str = ""
-    ingested_at: str = ""
-    ids: tuple[str, ...] = ()
-
-
-class ChangeLog:
-    """The change log of a collection on a server: an append-only, numbered list of LogEntry.
-
-    `append` claims the next number by adding record N and reading it back: Chroma keeps the
-    first record added under an id, so of two writers racing for N one reads back the other's
-    entry and moves on to N+1. Numbers are therefore dense and each is written once.
-    """
-
-    def __init__(self, collection) -> None:
-        self.collection = collection
-
-    @classmethod
-    def open(cls, client, settings: Settings, *, create: bool) -> ChangeLog:
-        name = settings.collection + LOG_SUFFIX
-        try:
-            if create:
-                collection = client.get_or_create_collection(
-                    name, embedding_function=None, metadata={"ragbot": "change-log", "of": settings.collection}
-                )
-            else:
-                collection = client.get_collection(name, embedding_function=None)
-        except Exception as exc:
-            if not create and _missing(exc):
-                raise StoreError(
-                    f"the collection {settings.collection!r} on {_where(settings)} has no ragbot change log: "
-                    "run `ragbot ingest` against it once"
-                ) from None
-            raise StoreError(f"cannot open the change log {name!r} on {_where(settings)}: {exc}") from exc
-        return cls(collection)
-
-    @property
-    def id(self) -> str:
-        return str(self.collection.id)
-
-    def since(self, generation: int) -> list[LogEntry]:
-        """Entries numbered above `generation`, in order."""
-        with _guard("reading the change log"):
-            got = self.collection.get(where={"gen": {"$gt": generation}}, include=["documents", "metadatas"])
-        entries = [self._entry(m, d) for m, d in zip(got["metadatas"], got["documents"], strict=True)]
-        return sorted(entries, key=lambda e: e.generation)
-
-    @staticmethod
-    def _entry(meta: dict, document: str) -> LogEntry:
-        body = json.loads(document)
-        return LogEntry(
-            int(meta["gen"]),
-            meta["op"],
-            meta["source"],
-            body.get("title", ""),
-            body.get("doc_hash", ""),
-            body.get("ingested_at", ""),
-            tuple(body.get("ids", ())),
-        )
-
-    def append(self, entry: LogEntry, after: int) -> int:
-        """Write `entry` under the first free number above `after`; return that number."""
-        writer = uuid.uuid4().hex
-        body = json.dumps(
-            {"title": entry.title, "doc_hash": entry.doc_hash, "ingested_at": entry.ingested_at, "ids": list(entry.ids)}
-        )
-        generation = after
-        with _guard("writing the change log"):
-            for _ in range(MAX_APPEND_TRIES):
-                generation += 1
-                key = f"{generation:012d}"
-                meta = {"gen": generation, "op": entry.op, "source": entry.source, "writer": writer}
-                self.collection.add(ids=[key], embeddings=[[1.0]], documents=[body], metadatas=[meta])
-                got = self.collection.get(ids=[key], include=["metadatas"])
-                if got["metadatas"] and got["metadatas"][0].get("writer") == writer:
-                    return generation
-        raise StoreError(f"could not append to the change log after {MAX_APPEND_TRIES} tries: too many writers")

@@ -1,1 +1,0 @@
-"""Discord cogs, one per file, each ending in `async def setup(bot)`."""

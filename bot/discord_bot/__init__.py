@@ -1,0 +1,21 @@
+"""ragbot on Discord: slash commands, mentions, threads and DMs answered with cited quotes.
+
+    settings.py      DiscordSettings (DISCORD_TOKEN, RAGBOT_DISCORD_*) and the token check
+    app.py           RagBot: intents, cooldowns, the engine gate, the one send path, failures, run()
+    conversation.py  the conversation so far in a thread or DM, from the bot's own answers
+    replies.py       where an answer goes: a channel, thread or DM, or an interaction's response
+    buttons.py       the persistent Sources / 👍 / 👎 buttons under every answer
+    embeds.py        pure renderings: embeds, 2,000-character messages, defused mentions, thread names
+    feedback.py      the SQLite store of posted answers and votes
+    cogs/            /ask, /about, and questions by message, one cog per file
+
+`ragbot discord` builds the settings, checks the token, builds the engine and calls `run()`. The core
+is reached only through `retrieval`'s public face. Leaves out the answering itself.
+"""
+
+from __future__ import annotations
+
+from .app import run
+from .settings import DiscordSettings, check_token, load_discord_settings
+
+__all__ = ["DiscordSettings", "check_token", "load_discord_settings", "run"]

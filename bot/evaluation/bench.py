@@ -1,0 +1,266 @@
+"""`ragbot bench`: ingest, answer and retrieval speed, cold start and memory, measured in one run.
+
+Every store it measures is built in a temporary folder on the local disk (the offline default),
+whatever RAGBOT_CHROMA_HOST says; only the embedding model comes from the settings. Measured:
+- raw embedder throughput and `ingest` throughput on passages shaped like the article's (copies of
+  the seeds' documents with their paragraphs shuffled), and their ratio;
+- warm `Engine.answer` latency over the questions of seeds/qa.jsonl, on the article alone;
+- warm `Engine.retrieve` latency (question embedding, dense + BM25 search, fusion, sentence
+  scoring) at N synthetic passages (the corpora are made in bench_corpus.py);
+- wall time and peak RSS of a cold `ragbot ask` in a fresh process against the article store.
+`run` returns a `BenchResult`; the CLI prints it. Leaves out answer quality (that is `ragbot eval`),
+LLM latency and server mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval import Embedder, Engine, Index, Settings, find_files, ingest, load_document, split
+
+from .bench_corpus import (
+    COLD_QUESTION,
+    Say,
+    article_copies,
+    local_store,
+    questions,
+    seed_documents,
+    synthetic_store,
+)
+from .metrics import percentiles
+
+DEFAULT_CHUNKS = 100_000
+QUICK_CHUNKS = 10_000
+
+# the issue's targets: (key, comparison, bound)
+TARGETS = {
+    "ingest_ratio": (">=", 0.9),
+    "answer_ms_p50": ("<=", 15.0),
+    "answer_ms_p95": ("<=", 40.0),
+    "retrieve_ms_p95": ("<=", 60.0),
+    "cold_ask_s": ("<=", 2.0),
+    "cold_ask_peak_rss_mb": ("<=", 400.0),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much each measurement does (default and --quick)."""
+
+    ingest_passages: int
+    answer_passes: int
+    retrieve_passes: int
+    cold_runs: int
+
+    @classmethod
+    def make(cls, quick: bool) -> Plan:
+        return cls(300, 1, 1, 1) if quick else cls(2000, 4, 3, 3)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    embed_raw_per_s: float
+    ingest_per_s: float
+    ingest_ratio: float
+    answer_ms_p50: float
+    answer_ms_p95: float
+    n_passages: int
+    retrieve_ms_p50: float
+    retrieve_ms_p95: float
+    cold_ask_s: float
+    cold_ask_peak_rss_mb: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _p50_p95(milliseconds: Sequence[float]) -> tuple[float, float]:
+    p = percentiles(milliseconds, digits=2)
+    if p["p50"] is None or p["p95"] is None:
+        raise RuntimeError("nothing was timed: no questions")
+    return p["p50"], p["p95"]
+
+
+def _say(progress: Say | None, message: str) -> None:
+    if progress:
+        progress(message)
+
+
+# -- ingest -------------------------------------------------------------------------------------
+def measure_ingest(settings: Settings, embedder: Embedder, work: Path, n: int) -> tuple[float, float]:
+    """(raw embedder passages/s, ingest passages/s) on the same passages.
+
+    The raw embedder is timed before and after the ingest and the two runs pooled, so a change
+    in the machine's load during the run biases neither side of the ratio.
+    """
+    folder = work / "copies"
+    article_copies(seed_documents(settings), folder, n)
+    files, _ = find_files([folder])
+    texts = [p.text for f in files for p in split(load_document(f))]
+    embedder.embed_array(texts[:64])  # warm the session
+
+    def raw_seconds() -> float:
+        t0 = time.perf_counter()
+        embedder.embed_array(texts)
+        return time.perf_counter() - t0
+
+    before = raw_seconds()
+    target = local_store(settings, work / "ingest-store")
+    t0 = time.perf_counter()
+    index = Index.open(target, create=True, embedder=embedder)
+    report = ingest(target, [folder], index=index)
+    elapsed = time.perf_counter() - t0
+    index.close()
+    after = raw_seconds()
+    return 2 * len(texts) / (before + after), report.embedded / elapsed
+
+
+# -- answers on the article, retrieval at scale -------------------------------------------------
+def article_store(settings: Settings, embedder: Embedder, work: Path) -> Settings:
+    """A local store of the seed documents under `work`."""
+    target = local_store(settings, work / "article-store")
+    index = Index.open(target, create=True, embedder=embedder)
+    ingest(target, seed_documents(settings), index=index)
+    index.close()
+    return target
+
+
+def _warm_timings(call: Callable[[str], object], questions: Sequence[str], passes: int) -> list[float]:
+    """Milliseconds per call over `passes` rounds of `questions`, after five warm-up calls."""
+    for q in questions[:5]:
+        call(q)
+    times = []
+    for _ in range(passes):
+        for q in questions:
+            t0 = time.perf_counter()
+            call(q)
+            times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def measure_answers(target: Settings, embedder: Embedder, questions: Sequence[str], passes: int) -> list[float]:
+    """Warm `Engine.answer` milliseconds per question."""
+    engine = Engine(target, Index.open(target, embedder=embedder))
+    times = _warm_timings(engine.answer, questions, passes)
+    engine.index.close()
+    return times
+
+
+def measure_retrieval(
+    target: Settings, embedder: Embedder, questions: Sequence[str], passes: int
+) -> tuple[int, list[float]]:
+    """(live passages, warm `Engine.retrieve` milliseconds per question)."""
+    engine = Engine(target, Index.open(target, embedder=embedder))
+    times = _warm_timings(engine.retrieve, questions, passes)
+    n = engine.index.catalog.live_count()
+    engine.index.close()
+    return n, times
+
+
+# -- cold start ---------------------------------------------------------------------------------
+def _ragbot_command() -> list[str]:
+    script = Path(sys.executable).parent / "ragbot"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("ragbot")
+    return [found] if found else [sys.executable, "-m", "bot"]
+
+
+# Runs the command and reports its wall time and peak RSS. A small launcher process is needed:
+# a child forked straight from this (large) process would count this process's pages in its
+# ru_maxrss until it execs.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+err = p.stderr.read()
+_, status, usage = os.wait4(p.pid, 0)
+wall = time.perf_counter() - t0
+code = os.waitstatus_to_exitcode(status)
+print(json.dumps({"wall": wall, "rss_kib": usage.ru_maxrss, "code": code, "err": err.decode(errors="replace")[-2000:]}))
+"""
+
+
+def measure_cold_ask(target: Settings, work: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds and peak RSS (MiB) of `ragbot ask` in a fresh process, `runs` times."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    env.update(
+        RAGBOT_CHROMA_PATH=str(target.chroma_path),
+        RAGBOT_COLLECTION=target.collection,
+        RAGBOT_EMBEDDING_MODEL=target.embedding_model,
+        RAGBOT_SEEDS_DIR=str(target.seeds_dir),
+    )
+    cwd = work / "cold"
+    cwd.mkdir(exist_ok=True)  # no .env there
+    walls, peaks = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-I", "-c", _LAUNCHER, *_ragbot_command(), "ask", COLD_QUESTION],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report = json.loads(out.stdout)
+        if report["code"] != 0:
+            raise RuntimeError(f"`ragbot ask` failed with exit code {report['code']}: {report['err'].strip()}")
+        walls.append(report["wall"])
+        peaks.append(report["rss_kib"] / 1024)  # ru_maxrss is in KiB on Linux
+    return walls, peaks
+
+
+# -- the whole run ------------------------------------------------------------------------------
+def run(
+    settings: Settings, *, chunks: int | None = None, quick: bool = False, progress: Say | None = None
+) -> BenchResult:
+    """Every measurement; `chunks` defaults to 100,000 passages (10,000 with `quick`)."""
+    plan = Plan.make(quick)
+    chunks = chunks or (QUICK_CHUNKS if quick else DEFAULT_CHUNKS)
+    embedder = Embedder(settings.embedding_model)
+    asked = questions(settings)
+    with tempfile.TemporaryDirectory(prefix="ragbot-bench-") as tmp:
+        work = Path(tmp)
+        _say(progress, f"ingest: {plan.ingest_passages} article-shaped passages")
+        raw, ingested = measure_ingest(settings, embedder, work, plan.ingest_passages)
+        _say(progress, f"answers: {len(asked)} questions x {plan.answer_passes} on the article")
+        article = article_store(settings, embedder, work)
+        answers = _p50_p95(measure_answers(article, embedder, asked, plan.answer_passes))
+        big = synthetic_store(settings, embedder, chunks, progress)
+        _say(progress, f"retrieval: {len(asked)} questions x {plan.retrieve_passes} at {chunks:,} passages")
+        n, timings = measure_retrieval(big, embedder, asked, plan.retrieve_passes)
+        retrievals = _p50_p95(timings)
+        _say(progress, f"cold ask: {plan.cold_runs} fresh process(es)")
+        walls, peaks = measure_cold_ask(article, work, plan.cold_runs)
+    return BenchResult(
+        embed_raw_per_s=round(raw, 1),
+        ingest_per_s=round(ingested, 1),
+        ingest_ratio=round(ingested / raw, 3),
+        answer_ms_p50=answers[0],
+        answer_ms_p95=answers[1],
+        n_passages=n,
+        retrieve_ms_p50=retrievals[0],
+        retrieve_ms_p95=retrievals[1],
+        cold_ask_s=round(float(np.median(walls)), 3),
+        cold_ask_peak_rss_mb=round(max(peaks), 1),
+    )
+
+
+def load_average() -> float:
+    """The 1-minute load average: on a shared machine, other work slows every number above."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")

@@ -1,0 +1,183 @@
+"""What the command line shows on the terminal, apart from answers (render.py) and the chat (chat.py).
+
+- consoles for stdout and stderr, and the embedding progress bar (stderr);
+- `json_line` and `answer_lines`: `ragbot ask -`, one result per input line;
+- `eval_table` and `show_eval`: an eval run's metric table (with deltas against the baseline), its
+  calibration advice, where the results are and which `--min` bounds failed;
+- `bench_table`: the bench result with its targets.
+The evaluation and bench modules return data; this is where it is printed. Rich and the
+evaluation modules are imported on first use, so `ragbot ask` does not pay for the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from retrieval import Engine
+
+    from .evaluation.bench import BenchResult
+    from .evaluation.run import EvalRun
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def embedding_progress() -> Callable[[int, int], None]:
+    """A progress bar on stderr for embedding, as a callback (done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console(),
+        transient=True,
+    )
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            if total == 0:
+                return
+            bar.start()
+            task = bar.add_task("embed", total=total)
+        bar.update(task, completed=done)
+        if done >= total:
+            bar.stop()
+
+    return update
+
+
+# -- ask - --------------------------------------------------------------------------------------
+def json_line(obj: dict[str, Any]) -> str:
+    """One line of JSON, UTF-8 as is, except the characters some line readers split on (NEL, U+2028, U+2029)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def answer_lines(engine: Engine, lines: Iterable[str], *, as_json: bool, k: int | None, conversation: bool) -> int:
+    """`ask -`: one question per line, one result per line, in order. Returns the exit code."""
+    from retrieval import RagbotError, Turn
+
+    from .render import answer_renderable
+
+    console = None if as_json else stdout_console()
+    history: list[Turn] = []
+    code = 0
+    for raw in lines:
+        question = raw.rstrip("\r\n")
+        if conversation and not question.strip():
+            history = []
+            continue
+        try:
+            answer = engine.answer(question, history, k=k)
+        except RagbotError as exc:
+            code = max(code, exc.exit_code)
+            if as_json:
+                shown = re.sub("[\ud800-\udfff]", "\ufffd", question)  # undecodable bytes shown as U+FFFD
+                click.echo(json_line({"question": shown, "error": str(exc)}))
+            else:
+                click.echo(f"ragbot: {exc}", err=True)
+            continue
+        if conversation:
+            history.append(Turn(question, answer.answer))
+        if console is None:
+            click.echo(json_line(answer.to_json()))
+        else:
+            console.print(answer_renderable(answer))
+    return code
+
+
+# -- eval ---------------------------------------------------------------------------------------
+def eval_table(summary: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> Table:
+    """A Rich table of the metrics (with deltas against the baseline)."""
+    from rich.table import Table
+
+    from .evaluation.metrics import METRIC_KEYS
+    from .evaluation.report import LABELS, delta, fmt, fmt_ci
+
+    meta = summary["meta"]
+    table = Table(title=f"ragbot eval: {meta['strategy']} ({meta['n']} questions, {meta['mode']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI")
+    table.add_column("n", justify="right")
+    if baseline:
+        table.add_column("Δ baseline", justify="right")
+    for key in METRIC_KEYS:
+        m = summary[key]
+        cells = [LABELS[key], fmt(m["value"]), fmt_ci(m["ci95"]), str(m.get("n", ""))]
+        if baseline:
+            d, verdict = delta(key, m["value"], (baseline.get(key) or {}).get("value"))
+            color = {"better": "green", "worse": "red"}.get(verdict)
+            cells.append(f"[{color}]{d}[/{color}]" if color else d)
+        table.add_row(*cells)
+    lat = summary["latency_ms"]["total"]
+    table.caption = f"latency total p50 {lat['p50']} ms, p95 {lat['p95']} ms"
+    return table
+
+
+def show_eval(run: EvalRun, *, as_json: bool) -> None:
+    """The summary (tables, or JSON with `as_json`), calibration advice, the results folder, failed bounds."""
+    if as_json:
+        payload = next(iter(run.summaries.values())) if len(run.summaries) == 1 else run.summaries
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+        for s, summary in run.summaries.items():
+            console.print(eval_table(summary, run.baselines.get(s)))
+    for s, cal in run.calibrations.items():
+        rec, cur = cal["recommended"], cal["current"]
+        click.echo(
+            f"calibration ({s}): recommended refusal_threshold = {rec['threshold']:.3f} "
+            f"({rec['accuracy']:.1%} of refusal decisions right, {rec['false_refusals']} answerable refused, "
+            f"{rec['false_answers']} unanswerable answered); current {cur['threshold']:.3f} "
+            f"({cur['accuracy']:.1%}, {cur['false_refusals']} refused, {cur['false_answers']} answered)",
+            err=as_json,
+        )
+    click.echo(f"results in {run.folder}", err=True)
+    for s, failed in run.failed_bounds.items():
+        for message in failed:
+            click.echo(f"ragbot eval: {s}: {message}", err=True)
+
+
+# -- bench --------------------------------------------------------------------------------------
+def bench_table(result: BenchResult, load: tuple[float, float] | None = None) -> str:
+    """The result as aligned lines, each with its target and whether it is met."""
+    from .evaluation.bench import TARGETS
+
+    lines = [f"{'measure':<22} {'value':>12}  target"]
+    for key, value in result.to_json().items():
+        target = ""
+        if key in TARGETS:
+            op, bound = TARGETS[key]
+            ok = value >= bound if op == ">=" else value <= bound
+            target = f"{op} {bound:g}  {'ok' if ok else 'MISSED'}"
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}" if value < 100 else f"{value:,.1f}"
+        lines.append(f"{key:<22} {shown:>12}  {target}".rstrip())
+    if load is not None:
+        lines.append(f"({os.cpu_count()} cores; 1-minute load average {load[0]:.2f} at start, {load[1]:.2f} at end)")
+    return "\n".join(lines)
