@@ -171,13 +171,19 @@ def strip_markers(text: str) -> str:
 
 
 # -- the refusal ------------------------------------------------------------------------------
-REFUSAL = "The article doesn't say."
-_REFUSALS = {"the article doesn't say", "the article does not say"}
+REFUSAL = "The article doesn't say."  # the model is asked to reply with exactly this (prompts/answer.txt)
+REFUSAL_MANY = "The documents don't say."
+_REFUSALS = {
+    "the article doesn't say",
+    "the article does not say",
+    "the documents don't say",
+    "the documents do not say",
+}
 
 
-def refusal_text() -> str:
-    """What the bot says when the documents do not answer the question."""
-    return REFUSAL
+def refusal_text(documents: int = 1) -> str:
+    """What the bot says when the documents do not answer the question: of one article, or of several."""
+    return REFUSAL if documents <= 1 else REFUSAL_MANY
 
 
 def is_refusal(reply: str) -> bool:

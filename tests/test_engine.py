@@ -119,3 +119,19 @@ def test_retrieved_passages_are_ranked_by_their_best_sentence(engine):
     scores = [h.score for h in answer.retrieved]
     assert scores == sorted(scores, reverse=True)
     assert "Interfax reported from Hamburg" in answer.retrieved[0].passage.text
+
+
+def test_the_refusal_names_the_documents_when_there_are_several(store_copy, make_settings, embedder, tmp_path):
+    from retrieval import Engine, Index, ingest, refusal_text
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "bees.txt").write_text("Almond growers paid beekeepers 230 dollars per hive this spring.\n")
+    settings = make_settings(chroma_path=store_copy)
+    index = Index.open(settings, embedder=embedder)
+    ingest(settings, [notes], index=index)
+    answer = Engine(settings, index).answer("Who won the Champions League final?")
+    assert not answer.answerable
+    assert answer.answer == "The documents don't say." == refusal_text(2)
+    assert refusal_text(1) == NOT_IN_ARTICLE
+    index.close()

@@ -2,8 +2,9 @@
 
 The best sentence is the quote; questions that ask for several things get the runners-up that
 score nearly as well. A sentence longer than MAX_QUOTE_CHARS is abridged for display (its first
-clause and the clauses holding question words, joined by " … "), while its citation keeps the
-whole sentence as the exact quote. A refusal says the documents don't say and shows the closest
+clause, the clauses holding question words and the clause after each; lists and quotations are
+never cut, and every cut is marked " … "), while its citation keeps the whole sentence as the
+exact quote. A refusal says the documents don't say and shows the closest
 passage apart from the citations.
 Does not paraphrase: every answer sentence is an exact quote. Does not decide whether to answer.
 """
@@ -22,8 +23,11 @@ SECOND_SENTENCE_RATIO = 0.92  # a single-answer question takes a runner-up only 
 LIST_SENTENCE_RATIO = 0.75  # a question asking for several things takes runners-up down to this
 MAX_QUOTE_CHARS = 250
 MAX_ANSWER_CHARS = 300
-MIN_CLAUSE_WORDS = 3  # shorter comma-separated pieces are list items and stay with their neighbour
-_CLAUSE_END = re.compile(r"[,;:—–](?=\s)|\s(?=[“\"(])|[”\"](?=\s)")
+MIN_CLAUSE_WORDS = 3  # a shorter piece stays with the clause before it
+MIN_CUT_CHARS = 80  # a clause is shortened to no fewer characters (else a whole clause is dropped)
+_CLAUSE_END = re.compile(r"[,;:—–](?=\s)")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|\([^)]*\)")
+_LIST_ITEM = re.compile(r"\s+(?:\w[\w'’.-]*\s+){0,2}?\w[\w'’.-]*(?:,|\s+(?:and|or)\b)")
 _LIST_ASK = re.compile(r"\b(?:list|name (?:all|the)|both|each of)\b")
 
 
@@ -56,39 +60,76 @@ def asks_for_several(question: str) -> bool:
     return False
 
 
-def abridge(text: str, weights: dict[str, float], limit: int = MAX_QUOTE_CHARS) -> str:
-    """A long sentence shortened for display: its first clause and the clauses that hold question
-    words, in order, joined by " … ". Every piece is verbatim; the citation keeps the whole sentence."""
-    if len(text) <= limit:
-        return text
-    cuts = sorted({0, len(text), *(m.end() for m in _CLAUSE_END.finditer(text))})
-    clauses: list[tuple[int, int]] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+def clauses_of(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the clauses of a sentence: cut after `,;:` and dashes followed by a space, but
+    never inside a list ("Britain, Germany, Italy, France, Canada and the US": a comma followed by a
+    short item and another comma or "and"/"or" is a list comma) nor inside a quotation."""
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    cuts = {0, len(text)}
+    for m in _CLAUSE_END.finditer(text):
+        at = m.end()
+        if any(a < at < b for a, b in quoted):
+            continue
+        if text[m.start()] == "," and _LIST_ITEM.match(text, at):
+            continue
+        cuts.add(at)
+    bounds = sorted(cuts)
+    out: list[tuple[int, int]] = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
         if not text[a:b].strip():
             continue
-        if clauses and (len(text[a:b].split()) <= MIN_CLAUSE_WORDS or len(text[slice(*clauses[-1])].split()) <= 1):
-            clauses[-1] = (clauses[-1][0], b)  # list items ("Britain, Germany, Italy") stay together
+        if out and len(text[a:b].split()) <= MIN_CLAUSE_WORDS:
+            out[-1] = (out[-1][0], b)  # a short tail stays with its clause
         else:
-            clauses.append((a, b))
-    value = {c: weighted_share(weights, text[c[0] : c[1]]) for c in clauses}
+            out.append((a, b))
+    return out
+
+
+def abridge(text: str, weights: dict[str, float], limit: int = MAX_QUOTE_CHARS) -> str:
+    """A long sentence shortened for display: its first clause, the clauses that hold question words
+    and the clause after each of those (where answers usually sit), in order. Every piece is verbatim
+    and every cut is marked with " … ", at the end too; the citation keeps the whole sentence."""
+    if len(text) <= limit:
+        return text
+    clauses = clauses_of(text)
+    own = [weighted_share(weights, text[a:b]) for a, b in clauses]
+    # a clause right after one holding question words is worth half of that clause: it often holds the answer
+    value = {c: own[i] + (0.5 * own[i - 1] if i else 0.0) for i, c in enumerate(clauses)}
     keep = [c for i, c in enumerate(clauses) if i == 0 or value[c] > 0]
 
     def render(parts: list[tuple[int, int]]) -> str:
         out, prev_end = "", None
         for a, b in parts:
-            piece = text[a:b].strip()
             if prev_end is not None:
-                out += " " if a == prev_end else " … "
-            out += piece
+                out = out + " " if not text[prev_end:a].strip() else out.rstrip(",;:—– ") + " … "
+            out += text[a:b].strip()
             prev_end = b
+        if prev_end is not None and text[prev_end:].strip():
+            out = out.rstrip(",;:—– ") + " …"
         return out
 
-    while len(render(keep)) > limit and len(keep) > 1:
-        keep.remove(min(keep[1:], key=lambda c: (value[c], -c[0])))
+    worth = {c[0]: value[c] for c in keep}  # by start: a clause keeps its worth when its tail is cut
+    own_of = dict(zip(clauses, own, strict=True))
+    while len(render(keep)) > limit:  # first drop clauses kept only for following a question clause
+        neighbours = [c for c in keep[1:] if own_of[c] == 0]
+        if not neighbours:
+            break
+        keep.remove(min(neighbours, key=lambda c: (worth[c[0]], c[0])))
+    while len(render(keep)) > limit:
+        i = max(range(len(keep)), key=lambda j: keep[j][1] - keep[j][0])  # cut the longest clause's tail
+        a, b = keep[i]
+        room = b - a - (len(render(keep)) - limit) - 2  # two characters for " …"
+        cut = text.rfind(" ", a, a + room) if room >= MIN_CUT_CHARS else -1
+        if cut > a:
+            keep[i] = (a, cut)
+            continue
+        droppable = keep[1:]  # else drop the least worth clause (never the first)
+        if not droppable:
+            break
+        keep.remove(min(droppable, key=lambda c: (worth[c[0]], c[0])))
     shown = render(keep)
-    if len(shown) > limit:  # one clause alone is too long: cut it at a word boundary
-        cut = shown.rfind(" ", 0, limit - 2)
-        shown = shown[: cut if cut > 0 else limit - 2].rstrip(",;: ") + " …"
+    if len(shown) > limit:  # one word run alone is too long: cut it hard
+        shown = shown[: limit - 2].rstrip(",;:—– ") + " …"
     return shown
 
 
@@ -138,7 +179,7 @@ def refusal_answer(asked: str, found: Retrieval, note: str | None = None) -> Ans
         closest = Span(top.source, top.text, top.start, top.end, round(found.best, 4))
     return Answer(
         question=asked,
-        answer=refusal_text(),
+        answer=refusal_text(found.documents),
         answerable=False,
         note=note,
         closest=closest,

@@ -66,6 +66,7 @@ class Retrieval:
     sentences: list[ScoredSentence]
     ms: float
     weights: dict[str, float] = field(default_factory=dict)
+    documents: int = 1  # documents in the index (the refusal names "the article" or "the documents")
 
     @property
     def best(self) -> float:
@@ -100,7 +101,8 @@ def find(
         lexical, context, index.catalog.doc_freq(words), max(index.catalog.live_count(), 1), CONTEXT_WEIGHT
     )
     hits, sentences = rerank(hits, score_sentences(hits, weights, question), k)
-    return Retrieval(question, hits, sentences, (time.perf_counter() - t0) * 1000, weights)
+    documents = index.catalog.document_count()
+    return Retrieval(question, hits, sentences, (time.perf_counter() - t0) * 1000, weights, documents)
 
 
 def weigh(index: Index, text: str) -> dict[str, float]:

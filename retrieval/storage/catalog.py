@@ -197,6 +197,10 @@ class Catalog:
     def live_ids(self, source: str) -> set[str]:
         return {r[0] for r in self._rows("SELECT id FROM passages WHERE source = ? AND live = 1", (source,))}
 
+    def document_count(self) -> int:
+        """Documents ingested (live)."""
+        return int(self._rows("SELECT count(*) FROM documents")[0][0])
+
     def live_count(self) -> int:
         """Live passages, from the documents table (one row per document, not one per passage)."""
         return int(self._rows("SELECT coalesce(sum(passages), 0) FROM documents")[0][0])
