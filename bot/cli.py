@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from retrieval import Engine, Settings
+    from retrieval import Engine, IngestReport, Settings
 
 log = logging.getLogger("ragbot")
 
@@ -43,13 +43,17 @@ def cli(ctx: click.Context) -> None:
     """Ask questions about your documents; every answer cites exact quotes."""
     from dotenv import load_dotenv
 
-    from retrieval import load_settings
+    from retrieval import load_settings, root_folder, warn_unknown_settings
 
-    load_dotenv(".env", override=False)  # provider keys (OPENAI_API_KEY, ...) reach litellm this way
-    settings = load_settings()
+    from .discord_bot.settings import DiscordSettings
+
+    root = root_folder()  # the nearest folder holding .ragbot/, else this one
+    load_dotenv(root / ".env", override=False)  # provider keys (OPENAI_API_KEY, ...) reach litellm this way
+    settings = load_settings(root=root)
     logging.basicConfig(
         stream=sys.stderr, level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    warn_unknown_settings(root / ".env", [DiscordSettings])  # a misspelt RAGBOT_* name, once per command
     ctx.obj = settings
 
 
@@ -64,21 +68,43 @@ def ingest(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
     from .terminal import embedding_progress
 
     report = run_ingest(settings, list(paths) or None, rebuild=rebuild, progress=embedding_progress())
-    for skipped in report.skipped:
-        click.echo(f"skipped {skipped}: not a .txt, .md or .html file", err=True)
     click.echo(report.summary())
+    _show_skipped(report)
+    if report.failed:  # the readable files were ingested; the unreadable ones are an input error
+        click.echo(f"ragbot: {len(report.failed)} file(s) could not be read (listed above)", err=True)
+        raise click.exceptions.Exit(2)
+
+
+def _show_skipped(report: IngestReport) -> None:
+    """Every file an ingest left out, with its reason, on stderr."""
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped}", err=True)
+
+
+def _show_filled(report: IngestReport) -> None:
+    """One line on stderr when `ask`, `chat` or the bot filled an empty store from the seeds folder."""
+    docs, passages = report.files, report.passages
+    click.echo(
+        f"ingested {', '.join(report.paths)}: {docs} document{'s' * (docs != 1)}, "
+        f"{passages} passage{'s' * (passages != 1)}",
+        err=True,
+    )
+    _show_skipped(report)
 
 
 @cli.command()
 @click.pass_obj
 def sources(settings: Settings) -> None:
-    """List the ingested documents with their passage counts."""
-    from retrieval import Index
+    """List the ingested documents with their passage counts, and say which store is used."""
+    from retrieval import Index, ingest_hint
 
     index = Index.open(settings)
+    server = f"{settings.chroma_host}:{settings.chroma_port} (Chroma server)"
+    where = server if settings.chroma_host else settings.chroma_path
+    click.echo(f"store: {where}, collection {settings.collection}")
     docs = index.catalog.documents()
     if not docs:
-        click.echo("The store is empty: run `ragbot ingest`.")
+        click.echo(f"The store is empty: {ingest_hint(settings.seeds_dir)}.")
         return
     click.echo(f"{'passages':>8}  {'ingested (UTC)':<25}  source — title")
     for d in docs:
@@ -91,7 +117,7 @@ def _engine(settings: Settings) -> Engine:
 
     from .terminal import embedding_progress
 
-    return Engine(settings, open_index(settings, progress=embedding_progress()))
+    return Engine(settings, open_index(settings, progress=embedding_progress(), on_ingest=_show_filled))
 
 
 @cli.command()
@@ -103,25 +129,25 @@ def _engine(settings: Settings) -> Engine:
 )
 @click.pass_obj
 def ask(settings: Settings, question: str, as_json: bool, k: int | None, conversation: bool) -> None:
-    """Answer QUESTION (or, with '-', one question per line of stdin)."""
+    """Answer QUESTION (or, with '-', one question per line of stdin; blank lines are skipped)."""
     from retrieval import clean_question
 
-    from .terminal import answer_lines, json_line, stdout_console
+    from .terminal import answer_json, answer_lines, stdout_console
+
+    def open_engine() -> Engine:
+        return _engine(settings)
 
     if question == "-":
-        engine = _engine(settings)
         stdin = sys.stdin
         if hasattr(stdin, "reconfigure"):
             stdin.reconfigure(errors="surrogateescape")  # a line that is not UTF-8 gets an error, not a traceback
-        raise click.exceptions.Exit(answer_lines(engine, stdin, as_json=as_json, k=k, conversation=conversation))
+        raise click.exceptions.Exit(answer_lines(open_engine, stdin, as_json=as_json, k=k, conversation=conversation))
+    if as_json:  # every outcome, an error too, is one JSON object on stdout
+        raise click.exceptions.Exit(answer_json(open_engine, question, k=k))
     clean_question(question)  # bad input fails before the store is touched
-    engine = _engine(settings)
-    if as_json:  # never streamed: one JSON object once the answer is verified
-        click.echo(json_line(engine.answer(question, k=k).to_json()))
-    else:
-        from .chat import show_answer
+    from .chat import show_answer
 
-        show_answer(stdout_console(), engine.stream(question, k=k))
+    show_answer(stdout_console(), open_engine().stream(question, k=k))
 
 
 @cli.command()
@@ -131,7 +157,7 @@ def chat(settings: Settings, k: int | None) -> None:
     """Chat about the documents: follow-up questions, /sources, /reset, quit."""
     from .chat import run_chat
 
-    run_chat(_engine(settings), k=k)
+    run_chat(lambda: _engine(settings), k=k)  # the prompt shows while the engine loads
 
 
 @cli.command("discord")
@@ -186,6 +212,12 @@ def discord_bot(settings: Settings, sync: bool) -> None:
     metavar="METRIC=VALUE",
     help="Exit with code 1 when METRIC falls below VALUE (repeatable).",
 )
+@click.option(
+    "--docs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Documents a JSONL set is answered from, in a temporary store (repeatable; default: seeds/).",
+)
 @click.option("--calibrate", is_flag=True, help="Also sweep the refusal threshold and recommend a value.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @click.pass_obj
@@ -196,6 +228,7 @@ def eval_command(
     strategies: tuple[str, ...],
     compare: Path | None,
     minimums: tuple[str, ...],
+    docs: tuple[Path, ...],
     calibrate: bool,
     as_json: bool,
 ) -> None:
@@ -218,6 +251,7 @@ def eval_command(
         compare=compare,
         bounds=bounds,
         calibrate=calibrate,
+        docs=docs,
     )
     show_eval(run, as_json=as_json)
     raise click.exceptions.Exit(1 if run.failed_bounds else 0)

@@ -1,16 +1,31 @@
 """Rich renderables of answers for the terminal (`ask` and `chat`): built here, printed by the caller.
 
-Pure: nothing here prints or reads a console. Plain JSON output and the eval and bench tables are
-the CLI's (terminal.py).
+Also the console they are printed on (`answer_console`): wrapped at word boundaries on a terminal,
+unwrapped when piped. Nothing here prints. Plain JSON output and the eval and bench tables are the
+CLI's (terminal.py).
 """
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.text import Text
 
 from retrieval import Answer
+
+
+def answer_console(**options: Any) -> Console:
+    """A console for answers (`options` as for Rich's Console, e.g. `file`, `width`, `force_terminal`).
+
+    On a terminal, Rich wraps lines at word boundaries to the terminal's width (left to the terminal,
+    long lines broke mid-word; only a word longer than a whole line is folded). Piped, a paragraph
+    stays one line, so `grep` and scripts see whole sentences.
+    """
+    console = Console(highlight=False, **options)
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def _where(source: str, start: int, end: int) -> str:

@@ -1,7 +1,8 @@
 """What the command line shows on the terminal, apart from answers (render.py) and the chat (chat.py).
 
 - consoles for stdout and stderr, and the embedding progress bar (stderr);
-- `json_line` and `answer_lines`: `ragbot ask -`, one result per input line;
+- `json_line`, `json_error`, `answer_json` and `answer_lines`: `ragbot ask --json` (every outcome,
+  an error too, one JSON object on stdout) and `ragbot ask -` (one result per non-blank input line);
 - `eval_table` and `show_eval`: an eval run's metric table (with deltas against the baseline), its
   calibration advice, where the results are and which `--min` bounds failed;
 - `bench_table`: the bench result with its targets.
@@ -12,6 +13,7 @@ evaluation modules are imported on first use, so `ragbot ask` does not pay for t
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -23,16 +25,18 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from retrieval import Engine
+    from retrieval import Engine, RagbotError
 
     from .evaluation.bench import BenchResult
     from .evaluation.run import EvalRun
 
+log = logging.getLogger("ragbot")
+
 
 def stdout_console() -> Console:
-    from rich.console import Console
+    from .render import answer_console
 
-    return Console(highlight=False, soft_wrap=True)
+    return answer_console()
 
 
 def stderr_console() -> Console:
@@ -76,27 +80,75 @@ def json_line(obj: dict[str, Any]) -> str:
     return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def answer_lines(engine: Engine, lines: Iterable[str], *, as_json: bool, k: int | None, conversation: bool) -> int:
-    """`ask -`: one question per line, one result per line, in order. Returns the exit code."""
-    from retrieval import RagbotError, Turn
+def json_error(question: str, exc: Exception) -> str:
+    """The contract's error object `{"question", "error"}` as one line (undecodable bytes shown as U+FFFD)."""
+    return json_line({"question": re.sub("[\ud800-\udfff]", "\ufffd", question), "error": str(exc)})
+
+
+def _failed(exc: RagbotError) -> None:
+    log.debug("ask failed", exc_info=True)
+    click.echo(f"ragbot: {exc}", err=True)
+
+
+def answer_json(open_engine: Callable[[], Engine], question: str, *, k: int | None) -> int:
+    """`ask --json QUESTION`: the answer, or the error, as one JSON object on stdout. Returns the exit code.
+
+    Bad input is refused before the store is opened; an error also gets its `ragbot: ...` line on stderr.
+    """
+    from retrieval import RagbotError, clean_question
+
+    try:
+        clean_question(question)
+        answer = open_engine().answer(question, k=k)  # never streamed: printed once verified
+    except RagbotError as exc:
+        click.echo(json_error(question, exc))
+        _failed(exc)
+        return exc.exit_code
+    click.echo(json_line(answer.to_json()))
+    return 0
+
+
+def answer_lines(
+    open_engine: Callable[[], Engine], lines: Iterable[str], *, as_json: bool, k: int | None, conversation: bool
+) -> int:
+    """`ask -`: one question per line, one result per line, in order. Returns the exit code.
+
+    Blank lines are skipped (with `conversation`, one starts a new conversation). The engine is opened
+    before the first line is read; if that fails, without `as_json` the error is raised, and with it
+    every question gets the error as its JSON object (bad input still gets its own error), exit code 1.
+    """
+    from retrieval import RagbotError, Turn, clean_question
 
     from .render import answer_renderable
 
+    broken: RagbotError | None = None
+    engine: Engine | None = None
+    try:
+        engine = open_engine()
+    except RagbotError as exc:
+        if not as_json:
+            raise
+        broken = exc
+        _failed(exc)
     console = None if as_json else stdout_console()
     history: list[Turn] = []
-    code = 0
+    code = broken.exit_code if broken else 0
     for raw in lines:
         question = raw.rstrip("\r\n")
-        if conversation and not question.strip():
-            history = []
+        if not question.strip():
+            if conversation:
+                history = []
             continue
         try:
+            if broken is not None:
+                clean_question(question)  # bad input is reported as such, whatever the store
+                raise broken
+            assert engine is not None
             answer = engine.answer(question, history, k=k)
         except RagbotError as exc:
             code = max(code, exc.exit_code)
             if as_json:
-                shown = re.sub("[\ud800-\udfff]", "\ufffd", question)  # undecodable bytes shown as U+FFFD
-                click.echo(json_line({"question": shown, "error": str(exc)}))
+                click.echo(json_error(question, exc))
             else:
                 click.echo(f"ragbot: {exc}", err=True)
             continue
@@ -139,7 +191,8 @@ def eval_table(summary: Mapping[str, Any], baseline: Mapping[str, Any] | None) -
 
 
 def show_eval(run: EvalRun, *, as_json: bool) -> None:
-    """The summary (tables, or JSON with `as_json`), calibration advice, the results folder, failed bounds."""
+    """The summary (tables, or JSON with `as_json`), calibration advice, the results folder, warnings (a
+    baseline measured on other documents), failed bounds."""
     if as_json:
         payload = next(iter(run.summaries.values())) if len(run.summaries) == 1 else run.summaries
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -159,6 +212,9 @@ def show_eval(run: EvalRun, *, as_json: bool) -> None:
             err=as_json,
         )
     click.echo(f"results in {run.folder}", err=True)
+    for s, notes in run.warnings.items():
+        for message in notes:
+            click.echo(f"ragbot eval: {s}: warning: {message}", err=True)
     for s, failed in run.failed_bounds.items():
         for message in failed:
             click.echo(f"ragbot eval: {s}: {message}", err=True)

@@ -34,6 +34,12 @@ _EXPORTS: dict[str, str] = {
     "open_index": "retrieval.documents.ingest",
     "IngestReport": "retrieval.documents.ingest",
     "Progress": "retrieval.documents.ingest",
+    "Skipped": "retrieval.documents.load",
+    "SkipReason": "retrieval.documents.load",
+    "find_root": "retrieval.root",
+    "root_folder": "retrieval.root",
+    "source_path": "retrieval.root",
+    "ingest_hint": "retrieval.root",
     "read_text": "retrieval.documents.load",
     "find_files": "retrieval.documents.load",
     "load_document": "retrieval.documents.load",
@@ -49,6 +55,8 @@ _EXPORTS: dict[str, str] = {
     "Settings": "retrieval.settings",
     "load_settings": "retrieval.settings",
     "build_settings": "retrieval.settings",
+    "with_root_defaults": "retrieval.settings",
+    "warn_unknown_settings": "retrieval.settings",
     "Answer": "retrieval.schema",
     "Citation": "retrieval.schema",
     "Document": "retrieval.schema",
@@ -94,6 +102,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "STOPWORDS",
     "Settings",
+    "SkipReason",
+    "Skipped",
     "Span",
     "StoreError",
     "TextDelta",
@@ -101,17 +111,23 @@ __all__ = [
     "build_settings",
     "clean_question",
     "find_files",
+    "find_root",
     "ingest",
+    "ingest_hint",
     "load_document",
     "load_settings",
     "now_utc",
     "open_index",
     "read_text",
     "refusal_text",
+    "root_folder",
     "sentence_spans",
+    "source_path",
     "split",
     "strip_markers",
     "temporary_index",
+    "warn_unknown_settings",
+    "with_root_defaults",
     "write_synthetic",
 ]
 
@@ -134,13 +150,14 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.answering.query import MAX_QUESTION_CHARS, Retrieval, clean_question
     from retrieval.documents.embed import Embedder
     from retrieval.documents.ingest import IngestReport, Progress, ingest, open_index, temporary_index
-    from retrieval.documents.load import find_files, load_document, read_text
+    from retrieval.documents.load import Skipped, SkipReason, find_files, load_document, read_text
     from retrieval.documents.split import split
     from retrieval.engine import Engine, Event, Final, TextDelta
     from retrieval.errors import ConfigError, EmbeddingError, InputError, LLMError, RagbotError, StoreError
     from retrieval.generation.llm import ChatModel, Completion, Delta
+    from retrieval.root import find_root, ingest_hint, root_folder, source_path
     from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, Span, Turn
-    from retrieval.settings import Settings, build_settings, load_settings
+    from retrieval.settings import Settings, build_settings, load_settings, warn_unknown_settings, with_root_defaults
     from retrieval.storage.catalog import now_utc
     from retrieval.storage.index import Index
     from retrieval.storage.synthetic import write_synthetic

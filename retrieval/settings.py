@@ -1,13 +1,20 @@
 """ragbot's settings: one pydantic-settings object, built once at an entry point and passed down.
 
-Read from the environment and from `.env` in the working directory; keys without the `RAGBOT_`
-prefix are ignored here (provider keys such as `OPENAI_API_KEY` are left for litellm to read from
-the environment). Nothing reads the environment at import time.
+Read from the environment and from `.env` in the root folder (retrieval/root.py: the nearest folder
+holding `.ragbot/`, else the working directory); the store and seeds paths not set explicitly resolve
+against that root. Keys without the `RAGBOT_` prefix are ignored here (provider keys such as
+`OPENAI_API_KEY` are left for litellm to read from the environment); `RAGBOT_*` names that no settings
+model reads are reported by `warn_unknown_settings`, for the entry point to call once its logging is
+set up. Nothing reads the environment at import time.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +22,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.errors import ConfigError
+from retrieval.root import root_folder
+
+log = logging.getLogger(__name__)
 
 BUNDLED_EMBEDDING_MODEL = "all-MiniLM-L6-v2-int8"
 S = TypeVar("S", bound=BaseSettings)
@@ -106,6 +116,56 @@ def build_settings(model: type[S], **overrides: Any) -> S:
         raise ConfigError(f"invalid setting: {problems}") from None
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the core's Settings from the environment and `.env` (ConfigError naming a bad value)."""
-    return build_settings(Settings, **overrides)
+def with_root_defaults(settings: S, root: Path, names: Iterable[str]) -> S:
+    """`settings` with the path fields among `names` that were not set and are relative resolved against `root`."""
+    update = {}
+    for name in names:
+        value = getattr(settings, name)
+        if name not in settings.model_fields_set and isinstance(value, Path) and not value.is_absolute():
+            update[name] = root / value
+    return settings.model_copy(update=update)
+
+
+def load_settings(*, root: Path | None = None, **overrides: Any) -> Settings:
+    """Build the core's Settings from the environment and `root`/.env (ConfigError naming a bad value).
+
+    `root` defaults to the root folder found from the working directory; the store and seeds folders
+    resolve against it unless set (in the environment, `.env` or `overrides`), which are used as given."""
+    root = root or root_folder()
+    overrides.setdefault("_env_file", root / ".env")
+    return with_root_defaults(build_settings(Settings, **overrides), root, ("chroma_path", "seeds_dir"))
+
+
+def unknown_settings(
+    env_file: Path | None, models: Iterable[type[BaseSettings]] = ()
+) -> list[tuple[str, str, str | None]]:
+    """`RAGBOT_*` names set in the environment or in `env_file` that neither Settings nor `models` read:
+    (name, where it is set, the closest real name or None), each name once."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    every: list[type[BaseSettings]] = [Settings, *models]
+    known = {env_name(m, f).upper() for m in every for f in m.model_fields}
+    stems = {name[len(prefix) :]: name for name in known if name.startswith(prefix)}
+    seen: list[tuple[str, str]] = []
+    if env_file is not None and env_file.is_file():  # first: the CLI also copies .env into the environment
+        from dotenv import dotenv_values
+
+        seen += [(name, str(env_file)) for name in dotenv_values(env_file)]
+    seen += [(name, "the environment") for name in os.environ]
+    found: list[tuple[str, str, str | None]] = []
+    for name, where in seen:
+        upper = name.upper()
+        if not upper.startswith(prefix) or upper in known or any(upper == f[0].upper() for f in found):
+            continue
+        close = difflib.get_close_matches(upper[len(prefix) :], list(stems), n=1, cutoff=0.6)
+        found.append((name, where, stems[close[0]] if close else None))
+    return found
+
+
+def warn_unknown_settings(env_file: Path | None, models: Iterable[type[BaseSettings]] = ()) -> list[str]:
+    """Log one warning per `RAGBOT_*` name that is not a setting (a misspelling is otherwise silently
+    ignored), naming the closest real one; return the names."""
+    found = unknown_settings(env_file, models)
+    for name, where, close in found:
+        hint = f"did you mean {close}?" if close else "the settings are listed in docs/settings.md"
+        log.warning("%s (set in %s) is not a ragbot setting and is ignored: %s", name, where, hint)
+    return [name for name, _, _ in found]

@@ -24,6 +24,7 @@ ISSUE_KEYS = [
     "retrieve_ms_p95",
     "cold_ask_s",
     "cold_ask_peak_rss_mb",
+    "chat_ready_s",
 ]
 
 
@@ -32,10 +33,11 @@ def test_the_result_has_exactly_the_issue_keys():
 
 
 def test_the_table_names_missed_targets():
-    result = bench.BenchResult(100.0, 95.0, 0.95, 12.0, 50.0, 1000, 20.0, 30.0, 1.5, 390.0)
+    result = bench.BenchResult(100.0, 95.0, 0.95, 12.0, 50.0, 1000, 20.0, 30.0, 1.5, 390.0, 1.2)
     lines = {line.split()[0]: line for line in bench_table(result).splitlines()[1:]}
     assert lines["ingest_ratio"].endswith("ok") and lines["answer_ms_p50"].endswith("ok")
     assert lines["answer_ms_p95"].endswith("MISSED")
+    assert lines["chat_ready_s"].endswith("MISSED")
     assert "target" not in lines["n_passages"] and lines["n_passages"].split()[1] == "1,000"
 
 

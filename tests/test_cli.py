@@ -84,13 +84,12 @@ def test_ask_batch_from_stdin_keeps_order_and_reports_bad_lines(run):
     lines = "Where did Interfax report from?\n\nWhat did the German chancellor call a disgrace?\n" + "y" * 2500 + "\n"
     result = run("ask", "--json", "-", input=lines)
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(rows) == 4
+    assert len(rows) == 3  # the blank line is skipped
     for row in rows:
         _validate(row)
     assert "Hamburg" in rows[0]["answer"]
-    assert rows[1]["question"] == "" and "empty" in rows[1]["error"]
-    assert "humanitarian corridors" in rows[2]["answer"]
-    assert "2000" in rows[3]["error"]
+    assert "humanitarian corridors" in rows[1]["answer"]
+    assert "2000" in rows[2]["error"]
     assert result.exit_code == 2  # every line answered; the bad ones make the exit code say so
 
 

@@ -37,7 +37,7 @@ def test_defaults(clean_env):
     s = load_discord_settings()
     assert s.token is None and s.guild_id is None
     assert (s.message_content, s.dms, s.cooldown_s, s.max_concurrency) == (False, True, 10.0, 4)
-    assert s.db_path == Path(".ragbot/discord.sqlite3")
+    assert s.db_path == Path.cwd().resolve() / ".ragbot" / "discord.sqlite3"  # the root: here, no .ragbot/ above
 
 
 def test_every_variable_is_read_from_the_environment(clean_env):

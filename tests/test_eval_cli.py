@@ -79,7 +79,7 @@ def test_strategies_calibration_squad_then_compare_min_and_json(run, tmp_path):
     assert "answer_accuracy = " in second.stderr and "is below 1.01" in second.stderr
     assert "quote_validity" not in second.stderr
     summary = json.loads(second.stdout)
-    assert summary["meta"]["qa"] == [str(tmp_path / "seeds" / "qa.jsonl")] and summary["meta"]["n"] == 11
+    assert summary["meta"]["qa"] == ["seeds/qa.jsonl"] and summary["meta"]["n"] == 11
     (folder,) = (tmp_path / "eval-results").iterdir()
     assert json.loads((folder / "summary.json").read_text(encoding="utf-8")) == summary
     report = (folder / "report.md").read_text(encoding="utf-8")

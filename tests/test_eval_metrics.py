@@ -134,7 +134,9 @@ def test_right_answer_from_the_wrong_first_citation_is_correct_but_not_passed():
     assert not m.passed(g)
 
 
-def _g(answerable: bool, refused: bool, correct: bool | None = None, followup: bool = False) -> dict:
+def _g(
+    answerable: bool, refused: bool, correct: bool | None = None, followup: bool = False, standalone: bool = False
+) -> dict:
     return m.grade(
         answers=["x"] if answerable else [],
         evidence=["x"] if answerable else [],
@@ -144,6 +146,7 @@ def _g(answerable: bool, refused: bool, correct: bool | None = None, followup: b
         passages=["x"] if correct else [],
         sources={},
         followup=followup,
+        standalone=standalone,
     )
 
 
@@ -156,13 +159,16 @@ def test_summarize_averages_over_the_rows_each_metric_applies_to():
         _g(False, False),
         _g(False, True),
         _g(True, False, True, followup=True),
+        _g(True, False, False, standalone=True),
+        _g(False, True, standalone=True),
     ]
     s = m.summarize_grades(grades)
     assert list(s) == list(m.METRIC_KEYS)
-    assert s["answer_accuracy"]["value"] == 0.5 and s["answer_accuracy"]["n"] == 4
-    assert s["false_refusal_rate"]["value"] == 0.25
-    assert s["refusal_accuracy"]["value"] == pytest.approx(0.6667)
-    assert s["followup_accuracy"] == {"value": 1.0, "ci95": [1.0, 1.0], "n": 1}
+    assert s["answer_accuracy"]["value"] == 0.4 and s["answer_accuracy"]["n"] == 5
+    assert s["false_refusal_rate"]["value"] == 0.2
+    assert s["refusal_accuracy"]["value"] == 0.75
+    assert s["followup_accuracy"] == {"value": 1.0, "ci95": [1.0, 1.0], "n": 1}  # standalone turns are not in it
+    assert s["standalone_accuracy"]["value"] == 0.5 and s["standalone_accuracy"]["n"] == 2
     assert s["quote_validity"] == {"value": None, "ci95": None, "n": 0}  # no citations anywhere
     lo, hi = s["answer_accuracy"]["ci95"]
     assert 0.0 <= lo <= 0.5 <= hi <= 1.0

@@ -45,7 +45,9 @@ def test_the_shipped_set_loads_into_units(items):
     units = [u for item in items.values() for u in item]
     assert len(units) == len({u.id for u in units})
     assert {u.id for u in items["c01"]} == {"c01#1", "c01#2"}
-    assert sum(u.followup for u in units) == sum(len(i) - 1 for i in items.values())
+    later = [u for u in units if u.turn >= 2]
+    assert sum(u.followup for u in units) + sum(u.standalone_turn for u in units) == len(later)
+    assert sum(u.standalone_turn for u in units) >= 6 and not any(u.followup and u.standalone for u in units)
     assert all(not u.answerable for u in units if u.type == "unanswerable")
 
 
@@ -74,6 +76,40 @@ def test_conversation_turns_carry_the_engines_own_answers_as_history(engine, ite
     assert h1 == () and h3 == ()  # history starts empty for every item
     assert len(h2) == 1 and h2[0].question == q1 and h2[0].answer == records[0]["answer"]
     assert records[1]["grades"]["followup"] and not records[0]["grades"]["followup"]
+
+
+def test_standalone_turns_are_graded_apart_from_follow_ups(engine, items):
+    records = answer_items(engine, [items["c08"], items["c14"]], strategy="hybrid")
+    grades = {r["id"]: r["grades"] for r in records}
+    assert [(g["followup"], g["standalone"]) for g in grades.values()] == [
+        (False, False),
+        (False, True),
+        (True, False),
+        (False, False),
+        (False, True),
+    ]
+    summary = summarize(records, settings=engine.settings, strategy="hybrid", qa=["seeds/qa.jsonl"])
+    assert summary["meta"]["n_followups"] == 1 and summary["meta"]["n_standalone_turns"] == 2
+    assert summary["followup_accuracy"]["n"] == 1 and summary["standalone_accuracy"]["n"] == 2
+    assert summary["standalone_accuracy"]["value"] == 1.0  # neither is answered from the turn before it
+
+
+@pytest.mark.parametrize(
+    ("turns", "message"),
+    [
+        ([{"question": "a?", "answers": [], "standalone": True}, {"question": "b?", "answers": []}], "a later turn"),
+        ([{"question": "a?", "answers": []}, {"question": "b?", "answers": [], "standalone": "yes"}], "true or false"),
+    ],
+)
+def test_a_misplaced_or_malformed_standalone_mark_is_rejected(turns, message):
+    with pytest.raises(InputError, match=message):
+        parse_row({"id": "c", "type": "conversation", "turns": turns}, "qa.jsonl:1")
+
+
+def test_standalone_is_optional_and_unknown_turn_keys_are_ignored():
+    turns = [{"question": "a?", "answers": []}, {"question": "b?", "answers": [], "standalone": False, "note": "x"}]
+    first, second = parse_row({"id": "c", "type": "conversation", "turns": turns}, "qa.jsonl:1")
+    assert second.followup and not second.standalone_turn and not first.followup
 
 
 def test_evidence_score_is_the_one_the_engine_compares_to_its_threshold(engine, items):

@@ -150,7 +150,7 @@ def expected_question(raw: bytes) -> tuple[str, bool]:
 @given(lines=st.lists(raw_line, min_size=1, max_size=6), crlf=st.booleans())
 @example(lines=[b"\xff\xfe not utf-8", b"Who blocked the cease-fire resolution?"], crlf=False)
 @example(lines=[b"", b"@everyone", b"x" * 2500], crlf=True)
-def test_ask_json_stdin_gives_one_contract_object_per_line(engine, tmp_path_factory, lines, crlf):
+def test_ask_json_stdin_gives_one_contract_object_per_non_blank_line(engine, tmp_path_factory, lines, crlf):
     stdin = (b"\r\n" if crlf else b"\n").join(lines) + b"\n"
     with cli_over(engine, tmp_path_factory.getbasetemp()) as run:
         result = run(["ask", "--json", "-"], stdin)
@@ -158,9 +158,10 @@ def test_ask_json_stdin_gives_one_contract_object_per_line(engine, tmp_path_fact
     assert "Traceback" not in result.output
     out = result.stdout_bytes.decode("utf-8")  # strict: the output is always valid UTF-8
     objects = [json.loads(line) for line in out.splitlines()]
-    assert len(objects) == len(lines)
+    kept = [raw for raw in lines if expected_question(raw)[0].strip()]  # blank lines are skipped
+    assert len(objects) == len(kept)
     failed = False
-    for raw, obj in zip(lines, objects, strict=True):
+    for raw, obj in zip(kept, objects, strict=True):
         VALIDATOR.validate(obj)
         question, valid = expected_question(raw)
         if "error" in obj:
@@ -188,8 +189,10 @@ def test_ask_json_argument_gives_an_answer_or_a_clear_error(engine, tmp_path_fac
         VALIDATOR.validate(data)
         assert data["question"] == question
     else:
-        assert result.exit_code == 2 and result.stdout == ""
-        assert result.stderr.startswith("ragbot: ") and result.stderr.count("\n") == 1
+        assert result.exit_code == 2 and result.stderr.startswith("ragbot: ") and result.stderr.count("\n") == 1
+        error = json.loads(result.stdout)  # the error is a JSON object on stdout too
+        VALIDATOR.validate(error)
+        assert error == {"question": re.sub("[\ud800-\udfff]", "\ufffd", question), "error": result.stderr[8:-1]}
 
 
 # -- Discord formatting -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ ANSWERABLE_TYPES = {"factoid", "paraphrase", "list", "why_how", "yes_no", "noisy
 MIN_ANSWERABLE = 40
 MIN_UNANSWERABLE = 8
 MIN_CONVERSATIONS = 5
+MIN_STANDALONE_TURNS = 6  # later turns that switch topic and must not lean on the previous one
 
 QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
@@ -40,11 +41,12 @@ def rows():
 
 
 def units(rows):
-    """Yield (label, type, unit) for every single question and every conversation turn."""
+    """Yield (label, type, unit) for every single question and every conversation turn (a turn with no
+    answers, which the article does not answer, as "unanswerable")."""
     for r in rows:
         if r["type"] == "conversation":
             for i, turn in enumerate(r["turns"]):
-                yield f"{r['id']}[{i}]", "conversation", turn
+                yield f"{r['id']}[{i}]", "conversation" if turn["answers"] else "unanswerable", turn
         else:
             yield r["id"], r["type"], r
 
@@ -98,11 +100,23 @@ def test_answer_supported_by_evidence(rows):
 
 
 def test_unanswerable_empty(rows):
-    for r in rows:
-        if r["type"] == "unanswerable":
-            assert r["answers"] == [], r["id"]
-            assert r["evidence"] == [], r["id"]
-            assert r["question"].strip(), r["id"]
+    for label, typ, unit in units(rows):
+        if typ == "unanswerable":
+            assert unit["answers"] == [], label
+            assert unit["evidence"] == [], label
+            assert unit["question"].strip(), label
+
+
+def test_standalone_turns_are_later_turns(rows):
+    marked = [
+        (r["id"], i, turn["standalone"])
+        for r in rows
+        if r["type"] == "conversation"
+        for i, turn in enumerate(r["turns"])
+        if "standalone" in turn
+    ]
+    assert all(value is True and i >= 1 for _, i, value in marked), marked
+    assert len(marked) >= MIN_STANDALONE_TURNS
 
 
 def test_conversations_shape(rows):

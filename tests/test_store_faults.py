@@ -67,9 +67,11 @@ def ragbot(args: list[str], store: Path, seeds: Path = ROOT / "seeds"):
 
 def one_line_error(result, code: int = 1) -> str:
     assert result.exit_code == code, result.output
-    assert result.stdout == "" and "Traceback" not in result.output
+    assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     (line,) = result.stderr.splitlines()
+    if result.stdout:  # `ask --json`: the error is also its JSON object on stdout, and nothing else is
+        assert json.loads(result.stdout) == {"question": QUESTION, "error": line.removeprefix("ragbot: ")}
     assert line.startswith("ragbot: ")
     return line
 
@@ -113,10 +115,11 @@ def test_a_missing_store_without_documents_says_what_to_run(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     store, no_seeds = tmp_path / "nowhere" / "store", tmp_path / "no-seeds"
     listing = ragbot(["sources"], store, no_seeds)
-    assert listing.exit_code == 1 and "run `ragbot ingest` first" in listing.stderr
+    assert listing.exit_code == 1 and "run `ragbot ingest PATH`" in listing.stderr  # no seeds: `ingest` would fail
     asked = ragbot(["ask", "--json", QUESTION], store, no_seeds)
-    assert asked.exit_code == 1 and asked.stdout == ""
-    assert "holds no documents" in asked.stderr and "run `ragbot ingest PATH`" in asked.stderr
+    assert asked.exit_code == 1 and set(json.loads(asked.stdout)) == {"question", "error"}
+    assert "no ragbot store" in asked.output and "run `ragbot ingest PATH`" in asked.output
+    assert not store.exists()  # nothing to fill it with: no empty store is created
     assert ragbot(["ingest", str(ROOT / "seeds")], store, no_seeds).exit_code == 0
     assert json.loads(ragbot(["ask", "--json", QUESTION], store, no_seeds).stdout)["answerable"]
 

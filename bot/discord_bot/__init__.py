@@ -15,7 +15,20 @@ is reached only through `retrieval`'s public face. Leaves out the answering itse
 
 from __future__ import annotations
 
-from .app import run
+from typing import TYPE_CHECKING, Any
+
 from .settings import DiscordSettings, check_token, load_discord_settings
 
+if TYPE_CHECKING:
+    from .app import run
+
 __all__ = ["DiscordSettings", "check_token", "load_discord_settings", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    """`run` (and with it discord.py) is imported on first use: every command reads DiscordSettings' names."""
+    if name == "run":
+        from .app import run
+
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

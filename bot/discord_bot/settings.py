@@ -1,9 +1,11 @@
 """The Discord bot's settings: a pydantic-settings model of its own, and the bot token check.
 
-Read from the environment and from `.env`, under the names the bot has always used: `DISCORD_TOKEN`
-and `RAGBOT_DISCORD_*` (guild id, message content, DMs, cooldown, concurrency, store path). Built
-once by `ragbot discord` beside the core's Settings and passed down; nothing reads the environment
-at import time. Leaves out the core's settings (retrieval.Settings) and anything that talks to Discord.
+Read from the environment and from `.env` in the root folder (the nearest folder holding `.ragbot/`,
+as the core finds it), under the names the bot has always used: `DISCORD_TOKEN` and `RAGBOT_DISCORD_*`
+(guild id, message content, DMs, cooldown, concurrency, store path); the default database path
+resolves against that root, a path that is set is used as given. Built once by `ragbot discord`
+beside the core's Settings and passed down; nothing reads the environment at import time. Leaves
+out the core's settings (retrieval.Settings) and anything that talks to Discord.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from retrieval import ConfigError, build_settings
+from retrieval import ConfigError, build_settings, root_folder, with_root_defaults
 
 ENV_PREFIX = "RAGBOT_DISCORD_"
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")
@@ -39,9 +41,12 @@ class DiscordSettings(BaseSettings):
     db_path: Path = Field(Path(".ragbot/discord.sqlite3"), description="the store of posted answers and votes")
 
 
-def load_discord_settings(**overrides: Any) -> DiscordSettings:
-    """Build DiscordSettings from the environment and `.env`; a bad value raises ConfigError naming it."""
-    return build_settings(DiscordSettings, **overrides)
+def load_discord_settings(*, root: Path | None = None, **overrides: Any) -> DiscordSettings:
+    """Build DiscordSettings from the environment and `root`/.env (root: found from the working directory);
+    a bad value raises ConfigError naming it."""
+    root = root or root_folder()
+    overrides.setdefault("_env_file", root / ".env")
+    return with_root_defaults(build_settings(DiscordSettings, **overrides), root, ("db_path",))
 
 
 def check_token(token: SecretStr | None) -> str:

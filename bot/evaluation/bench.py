@@ -7,7 +7,8 @@ whatever RAGBOT_CHROMA_HOST says; only the embedding model comes from the settin
 - warm `Engine.answer` latency over the questions of seeds/qa.jsonl, on the article alone;
 - warm `Engine.retrieve` latency (question embedding, dense + BM25 search, fusion, sentence
   scoring) at N synthetic passages (the corpora are made in bench_corpus.py);
-- wall time and peak RSS of a cold `ragbot ask` in a fresh process against the article store.
+- wall time and peak RSS of a cold `ragbot ask` in a fresh process against the article store;
+- how long a fresh `ragbot chat` takes to print its prompt, on a pseudo-terminal (bench_chat.py).
 `run` returns a `BenchResult`; the CLI prints it. Leaves out answer quality (that is `ragbot eval`),
 LLM latency and server mode.
 """
@@ -30,6 +31,7 @@ import numpy as np
 
 from retrieval import Embedder, Engine, Index, Settings, find_files, ingest, load_document, split
 
+from .bench_chat import chat_ready_seconds
 from .bench_corpus import (
     COLD_QUESTION,
     Say,
@@ -52,6 +54,7 @@ TARGETS = {
     "retrieve_ms_p95": ("<=", 60.0),
     "cold_ask_s": ("<=", 2.0),
     "cold_ask_peak_rss_mb": ("<=", 400.0),
+    "chat_ready_s": ("<=", 1.0),
 }
 
 
@@ -81,6 +84,7 @@ class BenchResult:
     retrieve_ms_p95: float
     cold_ask_s: float
     cold_ask_peak_rss_mb: float
+    chat_ready_s: float
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,8 +197,8 @@ print(json.dumps({"wall": wall, "rss_kib": usage.ru_maxrss, "code": code, "err":
 """
 
 
-def measure_cold_ask(target: Settings, work: Path, runs: int) -> tuple[list[float], list[float]]:
-    """Wall seconds and peak RSS (MiB) of `ragbot ask` in a fresh process, `runs` times."""
+def _cold_env(target: Settings, work: Path) -> tuple[dict[str, str], Path]:
+    """The environment and working folder (no .env there) of a fresh `ragbot` process on `target`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
     env.update(
         RAGBOT_CHROMA_PATH=str(target.chroma_path),
@@ -203,7 +207,13 @@ def measure_cold_ask(target: Settings, work: Path, runs: int) -> tuple[list[floa
         RAGBOT_SEEDS_DIR=str(target.seeds_dir),
     )
     cwd = work / "cold"
-    cwd.mkdir(exist_ok=True)  # no .env there
+    cwd.mkdir(exist_ok=True)
+    return env, cwd
+
+
+def measure_cold_ask(target: Settings, work: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds and peak RSS (MiB) of `ragbot ask` in a fresh process, `runs` times."""
+    env, cwd = _cold_env(target, work)
     walls, peaks = [], []
     for _ in range(runs):
         out = subprocess.run(
@@ -244,6 +254,9 @@ def run(
         retrievals = _p50_p95(timings)
         _say(progress, f"cold ask: {plan.cold_runs} fresh process(es)")
         walls, peaks = measure_cold_ask(article, work, plan.cold_runs)
+        _say(progress, f"chat prompt: {plan.cold_runs} fresh process(es) on a pseudo-terminal")
+        env, cwd = _cold_env(article, work)
+        ready = [chat_ready_seconds(_ragbot_command(), env=env, cwd=cwd) for _ in range(plan.cold_runs)]
     return BenchResult(
         embed_raw_per_s=round(raw, 1),
         ingest_per_s=round(ingested, 1),
@@ -255,6 +268,7 @@ def run(
         retrieve_ms_p95=retrievals[1],
         cold_ask_s=round(float(np.median(walls)), 3),
         cold_ask_peak_rss_mb=round(max(peaks), 1),
+        chat_ready_s=round(float(np.median(ready)), 3),
     )
 
 

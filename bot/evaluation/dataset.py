@@ -2,11 +2,13 @@
 
 One JSON object per line:
     {"id", "question", "answers": [...], "evidence": [...], "type"}
-    {"id", "type": "conversation", "turns": [{"question", "answers", "evidence"}, ...]}
+    {"id", "type": "conversation", "turns": [{"question", "answers", "evidence", "standalone"?}, ...]}
 `answers` are short strings a correct answer contains (for `list` rows: the items, all of which it
 must contain); `evidence` are exact substrings of the document; both are empty for a question the
 documents do not answer. A conversation's turns become units `<id>#1`, `<id>#2`, ... answered in
-order, each with the earlier turns as history. A malformed set raises InputError naming the line.
+order, each with the earlier turns as history. A later turn is a follow-up (it needs the earlier
+turns) unless it says `"standalone": true`: a new question that must be answered as if asked alone
+(a topic switch). Other keys are ignored. A malformed set raises InputError naming the line.
 SQuAD v2.0 files are read by squad.py into the same units.
 """
 
@@ -35,6 +37,7 @@ class Unit:
     answers: tuple[str, ...]
     evidence: tuple[str, ...]
     turn: int = 0
+    standalone: bool = False  # a later turn marked as not needing the earlier ones (a topic switch)
 
     @property
     def answerable(self) -> bool:
@@ -42,7 +45,13 @@ class Unit:
 
     @property
     def followup(self) -> bool:
-        return self.turn >= 2
+        """A second or later turn that depends on the earlier ones."""
+        return self.turn >= 2 and not self.standalone
+
+    @property
+    def standalone_turn(self) -> bool:
+        """A second or later turn marked `"standalone": true`."""
+        return self.turn >= 2 and self.standalone
 
 
 Item = tuple[Unit, ...]  # a standalone question (one unit) or a conversation's turns, in order
@@ -52,6 +61,15 @@ def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise InputError(f"{where}: {what!r} must be a list of non-empty strings")
     return tuple(value)
+
+
+def _standalone(turn: dict[str, Any], n: int, where: str) -> bool:
+    value = turn.get("standalone", False)
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: 'standalone' must be true or false")
+    if value and n == 1:
+        raise InputError(f"{where}: 'standalone' marks a later turn; the first turn always stands alone")
+    return value
 
 
 def _question(obj: dict[str, Any], where: str) -> str:
@@ -87,6 +105,7 @@ def parse_row(row: Any, where: str) -> Item:
                     _strings(turn.get("answers"), "answers", at),
                     _strings(turn.get("evidence", []), "evidence", at),
                     turn=n,
+                    standalone=_standalone(turn, n, at),
                 )
             )
         return tuple(units)

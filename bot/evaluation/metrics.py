@@ -17,7 +17,8 @@ collapsed. Per question (or conversation turn) `grade` decides:
 - outcome: answerable rows are passed when correct, unanswerable rows when refused; `passed`
   also asks an answerable row for evidence hit@1 (what report.md lists as failed and compares).
 `summarize_grades` averages them over the rows each applies to (answerable rows; unanswerable rows
-for refusal accuracy; turns after the first for follow-up accuracy; rows with citations for quote
+for refusal accuracy; later turns that depend on the earlier ones for follow-up accuracy, and later
+turns marked standalone for standalone-turn accuracy, both by outcome; rows with citations for quote
 validity) with percentile-bootstrap 95% intervals from a fixed seed, so reruns agree.
 Does not run the engine or read files: run.py gathers the inputs, report.py formats the outputs.
 """
@@ -44,7 +45,9 @@ METRIC_KEYS = (
     "refusal_accuracy",
     "false_refusal_rate",
     "followup_accuracy",
+    "standalone_accuracy",
 )
+NEWER_KEYS = frozenset({"standalone_accuracy"})  # a baseline written before they existed may lack them
 LOWER_IS_BETTER = frozenset({"false_refusal_rate"})
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240601
@@ -122,14 +125,17 @@ def grade(
     sources: Mapping[str, str | None],
     is_list: bool = False,
     followup: bool = False,
+    standalone: bool = False,
 ) -> dict[str, Any]:
-    """The grades of one question or turn; None where a measure does not apply."""
+    """The grades of one question or turn; None where a measure does not apply. `followup`: a later
+    turn that needs the earlier ones; `standalone`: a later turn marked as not needing them."""
     answerable = bool(answers)
     shown = list(citations)
     grades: dict[str, Any] = {
         "answerable": answerable,
         "refused": refused,
         "followup": followup,
+        "standalone": standalone,
         "answer_chars": len(strip_markers(answer)),
         "quote_validity": (sum(quote_valid(c, sources) for c in shown) / len(shown)) if shown else None,
     }
@@ -224,6 +230,7 @@ def summarize_grades(
         "refusal_accuracy": _values(grades, "refused", unanswerable),
         "false_refusal_rate": _values(grades, "refused", answerable),
         "followup_accuracy": _values(grades, "outcome", lambda g: g["followup"]),
+        "standalone_accuracy": _values(grades, "outcome", lambda g: bool(g.get("standalone"))),
     }
     return {key: metric(columns[key], resamples=resamples, seed=seed) for key in METRIC_KEYS}
 

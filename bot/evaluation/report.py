@@ -1,9 +1,10 @@
 """The files of an eval run: results.jsonl, summary.json, report.md, report.png and comparison.md.
 
 report.md holds the metric table (with deltas when a baseline is given), the per-type breakdown,
-every failed question with what was answered and cited, and the questions whose outcome flipped
-against the baseline. report.png plots accuracy per question type and the latency distribution
-(matplotlib, Agg backend, so no display is needed). comparison.md sets strategies side by side.
+the documents answered from (path and SHA-256), every failed question with what was answered and
+cited, and against a baseline the questions whose outcome flipped and whether its documents differ.
+report.png plots accuracy per question type and the latency distribution (matplotlib, Agg backend,
+so no display is needed). comparison.md sets strategies side by side.
 Does not compute metrics (metrics.py), run anything or print (the CLI's terminal.py shows the
 metric table on the terminal, with `fmt`, `fmt_ci`, `delta` and `LABELS` from here).
 """
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .documents import differences
 from .metrics import LOWER_IS_BETTER, METRIC_KEYS, flips, passed
 
 LABELS = {
@@ -28,6 +30,7 @@ LABELS = {
     "refusal_accuracy": "refusal accuracy",
     "false_refusal_rate": "false-refusal rate",
     "followup_accuracy": "follow-up accuracy",
+    "standalone_accuracy": "standalone-turn accuracy",
 }
 QUOTE_CHARS = 220
 
@@ -122,7 +125,8 @@ def report_markdown(
         f"# ragbot eval: {meta['strategy']}",
         "",
         f"{meta['n']} questions ({meta['n_answerable']} answerable, {meta['n_unanswerable']} unanswerable, "
-        f"{meta['n_followups']} follow-ups) from {', '.join(meta['qa'])}; k={meta['k']}, mode {meta['mode']}"
+        f"{meta['n_followups']} follow-ups, {meta.get('n_standalone_turns', 0)} standalone later turns) "
+        f"from {', '.join(meta['qa'])}; k={meta['k']}, mode {meta['mode']}"
         f"{', model ' + meta['model'] if meta['model'] else ''}, refusal threshold {meta['refusal_threshold']}, "
         f"revision {meta['git_revision'] or 'unknown'}, {meta['created']}.",
         f"95% intervals: percentile bootstrap, {meta['bootstrap_resamples']} resamples, seed {meta['bootstrap_seed']}.",
@@ -147,6 +151,7 @@ def report_markdown(
         ],
         "",
         "Accuracy: answerable questions answered correctly; unanswerable ones refused.",
+        *_documents_lines(meta),
     ]
     failed = failures(records)
     lines += ["", f"## Failed questions ({len(failed)})", ""]
@@ -156,6 +161,9 @@ def report_markdown(
         lines += _failure_lines(record, reason)
     if baseline:
         lines += ["", "## Against the baseline", "", f"Baseline: {baseline_label(baseline)}.", ""]
+        note = differences(meta.get("documents", []), baseline)
+        if note:
+            lines += [f"**Warning**: {note}; the deltas may come from the documents, not the change.", ""]
         worse, better = flips(baseline.get("outcomes", {}), summary["outcomes"])
         questions = {r["id"]: r["question"] for r in records}
         reasons = {r["id"]: reason for r, reason in failed}
@@ -164,6 +172,15 @@ def report_markdown(
         lines.append(f"Now passing ({len(better)}):" if better else "Now passing: none.")
         lines += [f"- `{i}`: {questions[i]}" for i in better]
     return "\n".join(lines) + "\n"
+
+
+def _documents_lines(meta: Mapping[str, Any]) -> list[str]:
+    documents = meta.get("documents", [])
+    docs = meta.get("docs")
+    where = f" (a temporary store of {', '.join(docs)}; the configured store is not used)" if docs else ""
+    lines = ["", "## Documents", "", f"Answered from {len(documents)} document(s){where}:", ""]
+    lines += ["| document | SHA-256 |", "|---|---|", *[f"| {d['path']} | `{d['sha256']}` |" for d in documents]]
+    return lines
 
 
 def _failure_lines(record: Mapping[str, Any], reason: str) -> list[str]:

@@ -1,27 +1,32 @@
 """Run an evaluation: answer every question with the bot's own `Engine.answer()`, grade, write, check.
 
-Questions of a JSONL set are answered from the configured store (opened as the bot opens it, so a
-fresh clone ingests seeds/ first); a SQuAD file is answered from a temporary collection of its
-contexts (squad.py). Conversation turns are answered in order, each with the earlier turns and the
-engine's own earlier answers as history, trimmed to `history_turns` as the chat does. Each strategy
-gets its own results; with `--calibrate` each question's evidence score is computed once more with
-`Engine.retrieve()` and the threshold sweep runs in memory (calibrate.py). `evaluate` returns an
-`EvalRun` (summaries, calibrations, failed bounds) and writes the results folder (report.py).
+Questions of a JSONL set are answered from a temporary store built from its documents (the seeds
+folder, or the `docs` paths; documents.py), never from the configured store, so what else a user
+ingested does not change the numbers; a SQuAD file is answered from a temporary collection of its
+contexts (squad.py). The documents' paths and content hashes go into summary.json's meta, and a
+baseline measured on other documents gets a warning (`EvalRun.warnings`). Conversation turns are
+answered in order, each with the earlier turns and the engine's own earlier answers as history,
+trimmed to `history_turns` as the chat does. Each strategy gets its own results; with `--calibrate`
+each question's evidence score is computed once more with `Engine.retrieve()` and the threshold
+sweep runs in memory (calibrate.py). `evaluate` returns an `EvalRun` (summaries, calibrations,
+failed bounds, warnings) and writes the results folder (report.py).
 Does not tune the engine, change settings or print: the CLI shows the returned run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from retrieval import Answer, Engine, InputError, Settings, Turn, clean_question, open_index, read_text
+from retrieval import Answer, Embedder, Engine, InputError, Settings, Turn, clean_question, read_text
 
 from . import metrics
 from .dataset import LIST, Item, Unit, check_unique, load_jsonl
+from .documents import differences, document_engine, document_files, fingerprint, shown
 from .squad import is_squad, load_squad, temporary_engine
 from .summary import load_baseline, summarize
 
@@ -47,6 +52,7 @@ class EvalRun:
     calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed_bounds: dict[str, list[str]] = field(default_factory=dict)
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
 
 def load_dataset(path: Path) -> Dataset:
@@ -80,6 +86,7 @@ def _record(unit: Unit, answer: Answer, scored: float | None, texts: dict[str, s
         sources=texts,
         is_list=unit.type == LIST,
         followup=unit.followup,
+        standalone=unit.standalone_turn,
     )
     record = {
         "id": unit.id,
@@ -104,6 +111,7 @@ def _error_record(unit: Unit, exc: InputError) -> dict[str, Any]:
         sources={},
         is_list=unit.type == LIST,
         followup=unit.followup,
+        standalone=unit.standalone_turn,
     )
     gold = {"answers": list(unit.answers), "evidence": list(unit.evidence)}
     return {
@@ -167,8 +175,10 @@ def evaluate(
     compare: Path | None = None,
     bounds: Sequence[tuple[str, float]] = (),
     calibrate: bool = False,
+    docs: Sequence[Path] = (),
 ) -> EvalRun:
-    """Answer, grade and write every strategy's results; input is checked before anything runs."""
+    """Answer, grade and write every strategy's results; input is checked before anything runs.
+    JSONL sets are answered from a temporary store of `docs` (default: the seeds folder)."""
     from .calibrate import Scored
     from .calibrate import calibrate as sweep
     from .report import comparison_markdown, write_run
@@ -180,27 +190,42 @@ def evaluate(
     datasets = [load_dataset(p) for p in qa_paths]
     check_unique([item for d in datasets for item in d.items], "the Q&A sets together")
     baselines = {s: load_baseline(compare, s) for s in strategies} if compare else {}
+    doc_paths = list(docs) or [settings.seeds_dir]
+    jsonl = any(d.contexts is None for d in datasets)
+    files = document_files(doc_paths) if jsonl else []
+    documents = fingerprint([*files, *(d.path for d in datasets if d.contexts is not None)])
 
     records: dict[str, list[dict[str, Any]]] = {s: [] for s in strategies}
-    engine = None
-    if any(d.contexts is None for d in datasets):
-        engine = Engine(settings, open_index(settings))
-    for d in datasets:
-        if d.contexts is not None:
-            with temporary_engine(settings, d.contexts, embedder=engine.index.embedder if engine else None) as temp:
-                for s in strategies:
-                    records[s] += answer_items(temp, d.items, strategy=s, score=calibrate)
-        elif engine is not None:  # always, for a JSONL set
+    embedder = Embedder(settings.embedding_model)  # one model for every temporary store
+    with ExitStack() as stack:
+        shared: Engine | None = None
+        for d in datasets:
+            if d.contexts is not None:
+                with temporary_engine(settings, d.contexts, embedder=embedder) as temp:
+                    for s in strategies:
+                        records[s] += answer_items(temp, d.items, strategy=s, score=calibrate)
+                continue
+            if shared is None:  # built once, for every JSONL set
+                shared = stack.enter_context(document_engine(settings, doc_paths, embedder=embedder))
             for s in strategies:
-                records[s] += answer_items(engine, d.items, strategy=s, score=calibrate)
+                records[s] += answer_items(shared, d.items, strategy=s, score=calibrate)
 
     run = EvalRun(out, baselines=baselines)
-    qa = [str(p) for p in qa_paths]
+    qa = [shown(p) for p in qa_paths]
     for s in strategies:
         folder = out if len(strategies) == 1 else out / s
-        summary = summarize(records[s], settings=settings, strategy=s, qa=qa)
+        summary = summarize(
+            records[s],
+            settings=settings,
+            strategy=s,
+            qa=qa,
+            docs=[shown(p) for p in doc_paths] if jsonl else [],
+            documents=documents,
+        )
         write_run(folder, summary, records[s], baselines.get(s))
         run.summaries[s] = summary
+        if s in baselines and (note := differences(documents, baselines[s])):
+            run.warnings[s] = [note]
         if calibrate:
             scored = [
                 Scored(r["id"], r["grades"]["answerable"], r["evidence_score"], r.get("answer_correct_unrefused"))

@@ -1,9 +1,10 @@
 """A run's summary.json and the baseline it is compared to (`ragbot eval --compare`).
 
 `summarize` turns a strategy's graded records into the summary: the run's settings and provenance
-(git revision, time), every metric with its interval, latency and answer-length percentiles, the
-per-type breakdown and each question's outcome. `load_baseline` reads a committed summary.json (or
-a results folder) back. Does not grade (metrics.py) or write files (report.py).
+(git revision, time, the documents answered from with their content hashes), every metric with its
+interval, latency and answer-length percentiles, the per-type breakdown and each question's outcome.
+`load_baseline` reads a committed summary.json (or a results folder) back. Does not grade
+(metrics.py) or write files (report.py).
 """
 
 from __future__ import annotations
@@ -36,9 +37,16 @@ def git_revision() -> str | None:
 
 
 def summarize(
-    records: Sequence[dict[str, Any]], *, settings: Settings, strategy: str, qa: Sequence[str]
+    records: Sequence[dict[str, Any]],
+    *,
+    settings: Settings,
+    strategy: str,
+    qa: Sequence[str],
+    docs: Sequence[str] = (),
+    documents: Sequence[dict[str, str]] = (),
 ) -> dict[str, Any]:
-    """summary.json's content for one strategy's records."""
+    """summary.json's content for one strategy's records; `docs` are the paths JSONL sets were answered
+    from and `documents` the files with their hashes (documents.fingerprint)."""
     grades = [r["grades"] for r in records]
     answered = [
         g["answer_chars"] for r, g in zip(records, grades, strict=True) if not g["refused"] and "error" not in r
@@ -51,6 +59,7 @@ def summarize(
             "n_answerable": sum(g["answerable"] for g in grades),
             "n_unanswerable": sum(not g["answerable"] for g in grades),
             "n_followups": sum(g["followup"] for g in grades),
+            "n_standalone_turns": sum(bool(g.get("standalone")) for g in grades),
             "errors": sum("error" in r for r in records),
             "k": settings.top_k,
             "mode": "llm" if settings.llm_model else "extractive",
@@ -59,6 +68,8 @@ def summarize(
             "refusal_threshold": settings.refusal_threshold,
             "embedding_model": settings.embedding_model,
             "qa": list(qa),
+            "docs": list(docs),
+            "documents": list(documents),
             "git_revision": git_revision(),
             "bootstrap_resamples": metrics.BOOTSTRAP_RESAMPLES,
             "bootstrap_seed": metrics.BOOTSTRAP_SEED,
@@ -86,6 +97,7 @@ def load_baseline(path: Path, strategy: str) -> dict[str, Any]:
         raise InputError(f"no baseline summary at {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read the baseline {path}: {exc}") from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), dict) for k in metrics.METRIC_KEYS):
+    required = [k for k in metrics.METRIC_KEYS if k not in metrics.NEWER_KEYS]
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), dict) for k in required):
         raise InputError(f"{path} is not a `ragbot eval` summary.json")
     return {**data, "_path": str(path)}

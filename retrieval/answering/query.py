@@ -2,8 +2,9 @@
 
 `clean_question` is the one gate every question passes (empty, too long, undecodable bytes).
 `find` turns a question (+ history) into a `Retrieval`: the question embedded (a follow-up mixes in
-the previous turn at CONTEXT_WEIGHT), its words respelled against the index for the lexical side,
-hybrid search over a wider pool, every sentence of the pool scored, the best k passages kept.
+the previous turn at CONTEXT_WEIGHT; followup.py decides whether a question is one), its words
+respelled against the index for the lexical side, hybrid search over a wider pool, every sentence of
+the pool scored, the best k passages kept.
 Does not decide whether or how to answer (see engine.py).
 """
 
@@ -13,11 +14,12 @@ import re
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from retrieval.answering.evidence import POOL_FACTOR, ScoredSentence, rerank, score_sentences, weighted_terms
+from retrieval.answering.followup import resolve
 from retrieval.answering.retrieve import Query, retrieve
 from retrieval.answering.spelling import respell
 from retrieval.errors import InputError
@@ -67,6 +69,7 @@ class Retrieval:
     ms: float
     weights: dict[str, float] = field(default_factory=dict)
     documents: int = 1  # documents in the index (the refusal names "the article" or "the documents")
+    followup: bool = False  # the previous turn was used (followup.py decided the question needs it)
 
     @property
     def best(self) -> float:
@@ -85,9 +88,18 @@ def context_of(history: Sequence[Turn], history_turns: int) -> str:
 def find(
     index: Index, question: str, history: Sequence[Turn] = (), *, k: int, history_turns: int, strategy: str = "hybrid"
 ) -> Retrieval:
-    """Retrieve and score evidence for a (clean) question; `strategy` is hybrid, dense or bm25."""
+    """Retrieve and score evidence for a (clean) question; `strategy` is hybrid, dense or bm25. The previous
+    turn is used only when the question is a follow-up (followup.py)."""
     t0 = time.perf_counter()
-    context = context_of(history, history_turns)
+    found, used = resolve(
+        question, context_of(history, history_turns), lambda context: search(index, question, context, k, strategy)
+    )
+    return replace(found, ms=(time.perf_counter() - t0) * 1000, followup=used)
+
+
+def search(index: Index, question: str, context: str, k: int, strategy: str) -> Retrieval:
+    """One search for a (clean) question, with `context` (an earlier turn) mixed in at CONTEXT_WEIGHT."""
+    t0 = time.perf_counter()
     vectors = index.embedder.embed_array([question, context] if context else [question])
     vector = vectors[0]
     if context:

@@ -4,6 +4,9 @@ For each file under the given paths: unchanged documents write nothing; changed 
 passages embedded and written first, then made live in one step, then the old passages deleted;
 documents that disappeared from a given folder are removed. Other documents are untouched.
 Passage ids are stable (source + offsets + text hash), so unchanged passages are never re-embedded.
+A file that cannot be used is skipped and reported with its reason (`IngestReport.skipped`); the
+rest are still ingested, and a document ingested before keeps its passages while its file cannot
+be read. Sources are relative to the root folder (retrieval/root.py). Printing is the caller's.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.documents.embed import Embedder
-from retrieval.documents.load import display_path, find_files, load_document
+from retrieval.documents.load import Skipped, SkipReason, display_path, find_files, load_or_skip
 from retrieval.documents.split import split
-from retrieval.errors import StoreError
-from retrieval.schema import Passage
+from retrieval.errors import InputError, StoreError
+from retrieval.root import ingest_hint, root_folder
+from retrieval.schema import Document, Passage
 from retrieval.settings import Settings
 from retrieval.storage.index import Index
 
@@ -34,6 +38,9 @@ Progress = Callable[[int, int], None]  # (passages embedded so far, passages to 
 
 @dataclass
 class IngestReport:
+    """What an ingest did. `files` counts the documents read; `skipped` every file left out, with why."""
+
+    paths: list[str] = field(default_factory=list)  # what was ingested, as sources are recorded (folders end in /)
     files: int = 0
     unchanged: int = 0
     updated: int = 0
@@ -41,8 +48,13 @@ class IngestReport:
     removed: int = 0
     embedded: int = 0
     deleted: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     passages: int = 0
+
+    @property
+    def failed(self) -> list[Skipped]:
+        """The skipped files that are documents but could not be read or decoded (not merely unsupported)."""
+        return [s for s in self.skipped if s.reason is not SkipReason.UNSUPPORTED]
 
     def summary(self) -> str:
         parts = [
@@ -51,7 +63,11 @@ class IngestReport:
             f"{self.embedded} passage(s) embedded, {self.deleted} deleted, {self.passages} live in the store",
         ]
         if self.skipped:
-            parts.append(f"{len(self.skipped)} file(s) skipped (not .txt/.md/.html)")
+            failed = len(self.failed)
+            parts.append(
+                f"{len(self.skipped)} file(s) skipped ({len(self.skipped) - failed} not .txt/.md/.html, "
+                f"{failed} unreadable)"
+            )
         return "; ".join(parts)
 
 
@@ -88,9 +104,12 @@ def ingest(
     index: Index | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Sync `paths` (default: the seeds folder) into the store and report what changed."""
+    """Sync `paths` (default: the seeds folder) into the store and report what changed (and what was skipped)."""
+    if not paths and not settings.seeds_dir.exists():
+        seeds = settings.seeds_dir
+        raise InputError(f"no PATH given and no seeds folder at {seeds}: {ingest_hint(seeds)}")
     paths = list(paths) if paths else [settings.seeds_dir]
-    files, skipped = find_files(paths)  # raises InputError on a missing path before touching the store
+    files, unsupported = find_files(paths)  # raises InputError on a missing path before touching the store
     if rebuild:
         if index is not None:
             index.close()
@@ -98,9 +117,13 @@ def ingest(
         index = None
     index = index or Index.open(settings, create=True)
     index.refresh()  # server mode: plan against what other clients have ingested
-    report = IngestReport(files=len(files), skipped=[display_path(p) for p in skipped])
-
-    docs = [load_document(f) for f in files]
+    root = root_folder()
+    report = IngestReport(paths=[display_path(p, root) + ("/" if p.is_dir() else "") for p in paths])
+    loaded = [load_or_skip(f, root) for f in files]
+    docs = [d for d in loaded if isinstance(d, Document)]
+    failed = [d for d in loaded if isinstance(d, Skipped)]
+    report.files = len(docs)
+    report.skipped = sorted([Skipped(p, SkipReason.UNSUPPORTED) for p in unsupported] + failed, key=lambda s: s.path)
     plans = []
     for doc in docs:
         doc_hash = hashlib.sha1(doc.text.encode("utf-8")).hexdigest()
@@ -138,8 +161,8 @@ def ingest(
         else:
             report.added += 1
 
-    present = {d.source for d in docs}
-    roots = [display_path(p) for p in paths if p.is_dir()]
+    present = {d.source for d in docs} | {display_path(s.path, root) for s in failed}  # unreadable: kept as they were
+    roots = [display_path(p, root) for p in paths if p.is_dir()]
     for info in index.catalog.documents():
         if info.source not in present and any(_under(info.source, r) for r in roots):
             ids = index.catalog.retire(info.source)
@@ -151,21 +174,35 @@ def ingest(
     return report
 
 
-def open_index(settings: Settings, *, auto_ingest: bool = True, progress: Progress | None = None) -> Index:
-    """Open the store for answering; when it is empty and the seeds folder exists, ingest it first.
+def open_index(
+    settings: Settings,
+    *,
+    auto_ingest: bool = True,
+    progress: Progress | None = None,
+    on_ingest: Callable[[IngestReport], None] | None = None,
+) -> Index:
+    """Open the store for answering; when it is empty and the seeds folder exists, ingest it first
+    (creating the store if need be) and hand the report to `on_ingest`. Without a seeds folder a
+    missing store is an error, never an empty new one.
 
     StoreError when there is still nothing to answer from, or when passages have lost their vectors
     (Chroma's files deleted or replaced under the catalog): answers would quietly lose their dense side."""
-    index = Index.open(settings, create=auto_ingest)
-    if auto_ingest and index.catalog.live_count() == 0 and settings.seeds_dir.is_dir():
+    fill = auto_ingest and settings.seeds_dir.is_dir()
+    index = Index.open(settings, create=fill)
+    if fill and index.catalog.live_count() == 0:
         log.info("the store is empty: ingesting %s", settings.seeds_dir)
-        ingest(settings, [settings.seeds_dir], index=index, progress=progress)
+        report = ingest(settings, [settings.seeds_dir], index=index, progress=progress)
+        if on_ingest is not None:
+            on_ingest(report)
     live = index.catalog.live_count()
     if live == 0:
-        raise StoreError(
-            f"the store at {settings.chroma_host or settings.chroma_path} holds no documents and the seeds folder "
-            f"{settings.seeds_dir} has none to ingest: run `ragbot ingest PATH`"
-        )
+        where = f"the store at {settings.chroma_host or settings.chroma_path}"
+        if fill:
+            raise StoreError(
+                f"{where} holds no documents and the seeds folder {settings.seeds_dir} has none to ingest: "
+                "run `ragbot ingest PATH` with a folder or file of your documents"
+            )
+        raise StoreError(f"{where} holds no documents: {ingest_hint(settings.seeds_dir)}")
     vectors = index.vectors.count()
     if vectors < live:
         raise StoreError(

@@ -2,16 +2,21 @@
 
 Offsets everywhere refer to `Document.text`: the file as read by `Path.read_text(encoding="utf-8")`
 for .txt and .md, and the text extracted by `html_text()` for .html (BeautifulSoup, standard parser).
-Does not fetch URLs, read PDFs or follow symlinked folders.
+A document's source is its path relative to the root folder (retrieval/root.py). A file that cannot
+be used becomes a `Skipped` with its reason (`load_or_skip`), so one bad file never stops a folder.
+Does not fetch URLs, read PDFs, decode other encodings than UTF-8 or follow symlinked folders.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from retrieval.errors import InputError
+from retrieval.root import source_id
 from retrieval.schema import Document
 
 log = logging.getLogger(__name__)
@@ -22,13 +27,31 @@ NOT_DOCUMENTS = {"README.md"}
 NOT_DOCUMENT_SUFFIXES = {".jsonl", ".json"}
 
 
-def display_path(path: Path) -> str:
-    """The path as ingested: relative to the working directory when under it, POSIX separators."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+class SkipReason(StrEnum):
+    """Why a file was not ingested; only UNSUPPORTED is expected (the others mean a file was lost)."""
+
+    UNSUPPORTED = "not a .txt, .md or .html file"
+    NOT_UTF8 = "not UTF-8 text"
+    BINARY = "a binary file, not text"
+    UNREADABLE = "cannot be read"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of an ingest: its path as found, the reason and the detail (the decoder's or OS's words)."""
+
+    path: Path
+    reason: SkipReason
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """The path as ingested: relative to the root folder (default: found from the working directory)
+    when under it, else absolute; POSIX separators."""
+    return source_id(path, root)
 
 
 def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -51,6 +74,14 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return found, skipped
 
 
+def _read(path: Path) -> str:
+    """The file's text as read (UTF-8); UnicodeDecodeError, OSError, or ValueError for NUL bytes."""
+    raw = path.read_text(encoding="utf-8")
+    if "\x00" in raw:
+        raise ValueError("it holds NUL bytes")
+    return raw
+
+
 def html_text(markup: str) -> str:
     """Visible text of an HTML page, one block per line (scripts and styles removed)."""
     from bs4 import BeautifulSoup
@@ -65,12 +96,18 @@ def html_text(markup: str) -> str:
 def read_text(path: Path) -> str:
     """The text offsets refer to (see module docstring)."""
     try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        raw = _read(path)
+    except (UnicodeDecodeError, OSError, ValueError) as exc:
+        raise InputError(str(_skipped(path, exc))) from None
     return html_text(raw) if path.suffix.lower() in {".html", ".htm"} else raw
+
+
+def _skipped(path: Path, exc: Exception) -> Skipped:
+    if isinstance(exc, UnicodeDecodeError):
+        return Skipped(path, SkipReason.NOT_UTF8, f"{exc.reason} at byte {exc.start}")
+    if isinstance(exc, OSError):
+        return Skipped(path, SkipReason.UNREADABLE, exc.strerror or str(exc))
+    return Skipped(path, SkipReason.BINARY, str(exc))
 
 
 def _title(path: Path, text: str) -> str:
@@ -87,8 +124,21 @@ def _title(path: Path, text: str) -> str:
     return path.stem
 
 
-def load_document(path: Path) -> Document:
-    """One file as a Document (source as displayed, title, text); InputError when it cannot be read."""
-    text = read_text(path)
-    return Document(source=display_path(path), title=_title(path, text), text=text)
+def load_document(path: Path, root: Path | None = None) -> Document:
+    """One file as a Document (source relative to `root`, title, text); InputError when it cannot be read."""
+    loaded = load_or_skip(path, root)
+    if isinstance(loaded, Skipped):
+        raise InputError(str(loaded))
+    return loaded
+
+
+def load_or_skip(path: Path, root: Path | None = None) -> Document | Skipped:
+    """One file as a Document, or a Skipped saying why it could not be read (not UTF-8, binary, unreadable)."""
+    try:
+        text = _read(path)
+    except (UnicodeDecodeError, OSError, ValueError) as exc:
+        return _skipped(path, exc)
+    if path.suffix.lower() in {".html", ".htm"}:
+        text = html_text(text)
+    return Document(source=display_path(path, root), title=_title(path, text), text=text)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from retrieval.documents.embed import Embedder
 from retrieval.errors import StoreError
+from retrieval.root import ingest_hint
 from retrieval.settings import Settings
 from retrieval.storage.catalog import Catalog
 from retrieval.storage.changelog import ChangeLog
@@ -59,7 +60,7 @@ class Index:
             atexit.register(loader.join, 10)
         path = catalog_path(settings)
         if not create and not settings.chroma_host and not path.exists():
-            raise StoreError(f"no ragbot store at {settings.chroma_path}: run `ragbot ingest` first")
+            raise StoreError(f"no ragbot store at {settings.chroma_path}: {ingest_hint(settings.seeds_dir)}")
         vectors = VectorStore.open(settings, embedder, create=create)
         if settings.chroma_host:
             from retrieval.storage.sync import ServerCatalog

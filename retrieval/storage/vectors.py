@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,10 @@ import numpy as np
 
 from retrieval.documents.embed import Embedder
 from retrieval.errors import StoreError
+from retrieval.root import ingest_hint
 from retrieval.schema import Passage
 from retrieval.settings import Settings
+from retrieval.storage.folder import StorePathError, path_error, set_aside, unusable
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,15 @@ def make_client(settings: Settings) -> Any:
             ) from exc
     if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
         raise StoreError(f"the store path {settings.chroma_path} is a file: set RAGBOT_CHROMA_PATH to a folder")
+    problem = unusable(settings.chroma_path)
+    if problem and not settings.chroma_path.is_dir():
+        raise path_error(settings.chroma_path, problem)
     try:
-        settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except Exception as exc:  # chromadb raises ValueError, its own errors...
         _forget_client(settings.chroma_path)
+        if problem:  # an existing folder that cannot be written: not damage
+            raise path_error(settings.chroma_path, problem) from exc
         raise StoreError(
             f"cannot open {_where(settings)} ({exc}): if it is damaged, run `ragbot ingest --rebuild` "
             "(the damaged files are set aside, not deleted)"
@@ -132,20 +137,6 @@ def _forget_client(path: Path) -> None:
         SharedSystemClient._identifier_to_system.pop(str(path), None)
     except (ImportError, AttributeError):  # another chromadb layout: nothing cached to forget
         pass
-
-
-def set_aside(path: Path) -> Path:
-    """Move a damaged local store out of the way, to a sibling `<name>.damaged-<UTC time>`; return where."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
-    path.rename(target)
-    _forget_client(path)
-    log.warning("the store at %s could not be opened: moved it to %s", path, target)
-    return target
 
 
 def _missing(exc: Exception) -> bool:
@@ -181,7 +172,7 @@ class VectorStore:
         except Exception as exc:
             if not create and _missing(exc):
                 raise StoreError(
-                    f"the collection {settings.collection!r} does not exist yet: run `ragbot ingest`"
+                    f"the collection {settings.collection!r} does not exist yet: {ingest_hint(settings.seeds_dir)}"
                 ) from None
             raise StoreError(
                 f"cannot open the collection {settings.collection!r} on {_where(settings)}: {exc}. "
@@ -202,10 +193,13 @@ class VectorStore:
         (damaged files) is set aside whole instead (see `set_aside`), so that a new one can be made."""
         try:
             client = make_client(settings)
+        except StorePathError:
+            raise  # not damage: setting the folder aside would not help (and could not be done)
         except StoreError:
             if settings.chroma_host or not settings.chroma_path.is_dir():
                 raise
             set_aside(settings.chroma_path)
+            _forget_client(settings.chroma_path)
             return
         for name in (settings.collection, settings.collection + LOG_SUFFIX):
             try:
