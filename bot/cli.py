@@ -25,6 +25,10 @@ log = logging.getLogger("ragbot")
 class RagbotGroup(click.Group):
     """Turns the core's typed errors into a message and an exit code, once for every command."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["ragbot.args"] = list(args)  # the command line as given, for errors raised before a command runs
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         from retrieval import RagbotError
 
@@ -32,6 +36,10 @@ class RagbotGroup(click.Group):
             return super().invoke(ctx)
         except RagbotError as exc:
             log.debug("command failed", exc_info=True)
+            args = ctx.meta.get("ragbot.args", [])
+            if args[:1] == ["ask"] and "--json" in args[1:]:  # a settings error before `ask` ran: still JSON
+                question = next((a for a in args[1:] if not a.startswith("-")), "")
+                click.echo(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
             click.echo(f"ragbot: {exc}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
 

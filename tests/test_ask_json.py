@@ -87,3 +87,17 @@ def test_blank_lines_are_skipped_not_bad_lines(store_copy, tmp_path, monkeypatch
         assert "Hamburg" in objects[0]["answer"]
     else:
         assert result.stdout.count("Sources") == 2 and result.stderr == ""
+
+
+def test_a_bad_setting_is_a_json_error_object_too(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAGBOT_TOP_K", "lots")
+    result = CliRunner().invoke(cli, ["ask", "--json", "Who spoke?"])
+    assert result.exit_code == 2
+    (line,) = [x for x in result.stdout.splitlines() if x.strip()]
+    obj = json.loads(line)
+    assert obj["question"] == "Who spoke?" and "RAGBOT_TOP_K" in obj["error"]
