@@ -28,6 +28,13 @@ _EXPORTS: dict[str, str] = {
     "clean_question": "retrieval.answering.query",
     "MAX_QUESTION_CHARS": "retrieval.answering.query",
     "refusal_text": "retrieval.text",
+    "analyse_question": "retrieval.answering.question:analyse",
+    "judge_features": "retrieval.answering.features:of_retrieval",
+    "Judge": "retrieval.answering.judge",
+    "JUDGE_PATH": "retrieval.answering.judge:DEFAULT_PATH",
+    "JudgeFileError": "retrieval.answering.judge",
+    "refusal_thresholds": "retrieval.answering.judge:thresholds",
+    "ShortAnswer": "retrieval.schema",
     "sentence_spans": "retrieval.text",
     # documents and storage
     "ingest": "retrieval.documents.ingest",
@@ -85,6 +92,9 @@ __all__ = [
     "Index",
     "IngestReport",
     "InputError",
+    "JUDGE_PATH",
+    "Judge",
+    "JudgeFileError",
     "LLMError",
     "MAX_QUESTION_CHARS",
     "Passage",
@@ -94,20 +104,24 @@ __all__ = [
     "SCHEMA_VERSION",
     "STOPWORDS",
     "Settings",
+    "ShortAnswer",
     "Span",
     "StoreError",
     "TextDelta",
     "Turn",
+    "analyse_question",
     "build_settings",
     "clean_question",
     "find_files",
     "ingest",
+    "judge_features",
     "load_document",
     "load_settings",
     "now_utc",
     "open_index",
     "read_text",
     "refusal_text",
+    "refusal_thresholds",
     "sentence_spans",
     "split",
     "strip_markers",
@@ -131,7 +145,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors; never executed
+    from retrieval.answering.features import of_retrieval as judge_features
+    from retrieval.answering.judge import DEFAULT_PATH as JUDGE_PATH
+    from retrieval.answering.judge import Judge, JudgeFileError
+    from retrieval.answering.judge import thresholds as refusal_thresholds
     from retrieval.answering.query import MAX_QUESTION_CHARS, Retrieval, clean_question
+    from retrieval.answering.question import analyse as analyse_question
     from retrieval.documents.embed import Embedder
     from retrieval.documents.ingest import IngestReport, Progress, ingest, open_index, temporary_index
     from retrieval.documents.load import find_files, load_document, read_text
@@ -139,7 +158,7 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.engine import Engine, Event, Final, TextDelta
     from retrieval.errors import ConfigError, EmbeddingError, InputError, LLMError, RagbotError, StoreError
     from retrieval.generation.llm import ChatModel, Completion, Delta
-    from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, Span, Turn
+    from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, ShortAnswer, Span, Turn
     from retrieval.settings import Settings, build_settings, load_settings
     from retrieval.storage.catalog import now_utc
     from retrieval.storage.index import Index

@@ -23,7 +23,7 @@ from retrieval import Answer, Engine, InputError, Settings, Turn, clean_question
 from . import metrics
 from .dataset import LIST, Item, Unit, check_unique, load_jsonl
 from .squad import is_squad, load_squad, temporary_engine
-from .summary import load_baseline, summarize
+from .summary import current_threshold, load_baseline, summarize
 
 STRATEGIES = ("dense", "bm25", "hybrid")
 RESULTS_DIR = Path("eval-results")
@@ -136,7 +136,7 @@ def answer_items(
             scored, unforced = None, None
             if score:
                 found = engine.retrieve(clean_question(unit.question), recent, strategy=strategy)
-                scored = found.best
+                scored = engine.judge.confidence(found)
                 if unit.answers and found.sentences:  # the answer it would give with no threshold
                     text = engine.extractive(unit.question, found).answer
                     unforced = metrics.answer_correct(text, unit.answers, all_items=unit.type == LIST)
@@ -207,7 +207,7 @@ def evaluate(
                 for r in records[s]
                 if "evidence_score" in r
             ]
-            run.calibrations[s] = sweep(scored, settings.refusal_threshold, folder, s)
+            run.calibrations[s] = sweep(scored, current_threshold(settings), folder, s)
         failed = metrics.failed_bounds(summary, bounds)
         if failed:
             run.failed_bounds[s] = failed

@@ -14,9 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from retrieval import InputError, Settings, now_utc
+from retrieval import InputError, Settings, now_utc, refusal_thresholds
 
 from . import metrics
+
+
+def current_threshold(settings: Settings) -> float:
+    """The refusal threshold answers use (the setting, else the judge file's calibrated one)."""
+    return refusal_thresholds(settings)[0]
 
 
 def git_revision() -> str | None:
@@ -56,7 +61,7 @@ def summarize(
             "mode": "llm" if settings.llm_model else "extractive",
             "model": settings.llm_model or None,
             "strategy": strategy,
-            "refusal_threshold": settings.refusal_threshold,
+            "refusal_threshold": current_threshold(settings),
             "embedding_model": settings.embedding_model,
             "qa": list(qa),
             "git_revision": git_revision(),

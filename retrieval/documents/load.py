@@ -91,4 +91,3 @@ def load_document(path: Path) -> Document:
     """One file as a Document (source as displayed, title, text); InputError when it cannot be read."""
     text = read_text(path)
     return Document(source=display_path(path), title=_title(path, text), text=text)
-
