@@ -28,6 +28,13 @@ _EXPORTS: dict[str, str] = {
     "clean_question": "retrieval.answering.query",
     "MAX_QUESTION_CHARS": "retrieval.answering.query",
     "refusal_text": "retrieval.text",
+    "analyse_question": "retrieval.answering.question:analyse",
+    "judge_features": "retrieval.answering.features:of_retrieval",
+    "Judge": "retrieval.answering.judge",
+    "JUDGE_PATH": "retrieval.answering.judge:DEFAULT_PATH",
+    "JudgeFileError": "retrieval.answering.judge",
+    "refusal_thresholds": "retrieval.answering.judge:thresholds",
+    "ShortAnswer": "retrieval.schema",
     "sentence_spans": "retrieval.text",
     # documents and storage
     "ingest": "retrieval.documents.ingest",
@@ -93,6 +100,9 @@ __all__ = [
     "Index",
     "IngestReport",
     "InputError",
+    "JUDGE_PATH",
+    "Judge",
+    "JudgeFileError",
     "LLMError",
     "MAX_QUESTION_CHARS",
     "Passage",
@@ -104,16 +114,19 @@ __all__ = [
     "Settings",
     "SkipReason",
     "Skipped",
+    "ShortAnswer",
     "Span",
     "StoreError",
     "TextDelta",
     "Turn",
+    "analyse_question",
     "build_settings",
     "clean_question",
     "find_files",
     "find_root",
     "ingest",
     "ingest_hint",
+    "judge_features",
     "load_document",
     "load_settings",
     "now_utc",
@@ -121,6 +134,7 @@ __all__ = [
     "read_text",
     "refusal_text",
     "root_folder",
+    "refusal_thresholds",
     "sentence_spans",
     "source_path",
     "split",
@@ -147,7 +161,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors; never executed
+    from retrieval.answering.features import of_retrieval as judge_features
+    from retrieval.answering.judge import DEFAULT_PATH as JUDGE_PATH
+    from retrieval.answering.judge import Judge, JudgeFileError
+    from retrieval.answering.judge import thresholds as refusal_thresholds
     from retrieval.answering.query import MAX_QUESTION_CHARS, Retrieval, clean_question
+    from retrieval.answering.question import analyse as analyse_question
     from retrieval.documents.embed import Embedder
     from retrieval.documents.ingest import IngestReport, Progress, ingest, open_index, temporary_index
     from retrieval.documents.load import Skipped, SkipReason, find_files, load_document, read_text
@@ -156,7 +175,7 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.errors import ConfigError, EmbeddingError, InputError, LLMError, RagbotError, StoreError
     from retrieval.generation.llm import ChatModel, Completion, Delta
     from retrieval.root import find_root, ingest_hint, root_folder, source_path
-    from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, Span, Turn
+    from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, ShortAnswer, Span, Turn
     from retrieval.settings import Settings, build_settings, load_settings, warn_unknown_settings, with_root_defaults
     from retrieval.storage.catalog import now_utc
     from retrieval.storage.index import Index

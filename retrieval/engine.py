@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from retrieval.answering.compose import extractive_answer, refusal_answer
+from retrieval.answering.judge import Judge, thresholds
 from retrieval.answering.query import Retrieval, clean_question, find, weigh
 from retrieval.generation.generate import TextDelta, generate
 
@@ -39,10 +40,25 @@ Event = TextDelta | Final
 class Engine:
     """Answers questions from an Index. Thread-safe; open once per process."""
 
-    def __init__(self, settings: Settings, index: Index | None = None, llm: ChatModel | None = None) -> None:
+    def __init__(
+        self, settings: Settings, index: Index | None = None, llm: ChatModel | None = None, judge: Judge | None = None
+    ) -> None:
         self.settings = settings
         self._index = index
         self._llm = llm
+        self._judge = judge
+
+    @property
+    def judge(self) -> Judge:
+        """The answerability judge (judge.json, loaded once); JudgeFileError when it is missing or corrupt."""
+        if self._judge is None:
+            self._judge = Judge.load()
+        return self._judge
+
+    @property
+    def thresholds(self) -> tuple[float, float]:
+        """(refusal, confident): the settings' values, else the judge file's calibrated ones."""
+        return thresholds(self.settings, self.judge)
 
     @property
     def index(self) -> Index:
@@ -83,7 +99,8 @@ class Engine:
         return weigh(self.index, text)
 
     def extractive(self, asked: str, found: Retrieval) -> Answer:
-        """The extractive answer to what was found, whatever its score (what calibration weighs)."""
+        """The extractive answer to what was found, whatever the judge says (what calibration and fitting
+        weigh); its `confidence` is left at 0."""
         return extractive_answer(asked, found)
 
     def answer(
@@ -108,14 +125,16 @@ class Engine:
     ) -> Iterator[Event]:
         question = clean_question(asked)
         llm = self.llm  # built (and litellm imported) once, outside the answer's timings and deadline
+        refusal, confident = self.thresholds
         t0 = time.perf_counter()
         if llm is None:
             found = self.retrieve(question, history, k=k, strategy=strategy)
             t1 = time.perf_counter()
-            if found.best < self.settings.refusal_threshold or not found.sentences:
-                answer = refusal_answer(asked, found)
+            p = self.judge.confidence(found)
+            if p < refusal or not found.sentences:
+                answer = refusal_answer(asked, found, confidence=p)
             else:
-                answer = extractive_answer(asked, found)
+                answer = extractive_answer(asked, found, confidence=p)
         else:
             answer, found, t1 = yield from generate(
                 llm,
@@ -124,6 +143,8 @@ class Engine:
                 question,
                 history,
                 find=lambda q, h: self.retrieve(q, h, k=k, strategy=strategy),
+                confidence=self.judge.confidence,
+                bands=(refusal, confident),
                 weigh=self.weigh,
                 embed=self.index.embedder.embed_array,
                 live=live,

@@ -71,6 +71,16 @@ class Span:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The phrase that answers, inside the first cited quote: `text == text_of(source)[start:end]`."""
+
+    text: str
+    source: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Turn:
     """One earlier exchange of a conversation."""
 
@@ -112,6 +122,8 @@ class Answer:
     usage: dict[str, int] | None = None
     dropped_citations: int = 0
     standalone_question: str | None = None
+    confidence: float = 0.0  # the judge's P(the best evidence answers the question), in [0, 1]
+    short_answer: ShortAnswer | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `ragbot ask --json` object (see the answer JSON schema)."""
@@ -135,4 +147,6 @@ class Answer:
             "timings_ms": {k: round(self.timings_ms.get(k, 0.0), 3) for k in ("retrieve", "generate", "total")},
             "usage": self.usage,
             "dropped_citations": self.dropped_citations,
+            "short_answer": asdict(self.short_answer) if self.short_answer else None,
+            "confidence": round(self.confidence, 4),
         }

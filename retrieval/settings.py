@@ -30,12 +30,6 @@ BUNDLED_EMBEDDING_MODEL = "all-MiniLM-L6-v2-int8"
 S = TypeVar("S", bound=BaseSettings)
 _COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 
-# Calibrated on seeds/qa.jsonl with `ragbot eval --calibrate` (hybrid, extractive): the evidence score
-# (retrieval/answering/evidence.py) with the most right decisions, counting a refused unanswerable question
-# and a correctly answered answerable one as right. The sweep recommended 0.246, in a plateau of equal
-# accuracy from 0.241 to 0.287 (63 answerable, 12 unanswerable questions).
-DEFAULT_REFUSAL_THRESHOLD = 0.25
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -54,7 +48,12 @@ class Settings(BaseSettings):
     llm_fallbacks: str = Field("", description="comma-separated litellm model strings tried in order")
     history_turns: int = Field(6, ge=0, le=50, description="earlier turns kept for follow-ups")
     top_k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
-    refusal_threshold: float = Field(DEFAULT_REFUSAL_THRESHOLD, ge=0, le=1)
+    refusal_threshold: float | None = Field(
+        None, ge=0, le=1, description="judge probability below which the answer is a refusal; unset = calibrated"
+    )
+    confident_threshold: float | None = Field(
+        None, ge=0, le=1, description="LLM mode: judge probability from which a model's refusal is overridden"
+    )
 
     # storage
     embedding_model: str = Field(

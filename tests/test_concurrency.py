@@ -33,7 +33,7 @@ QUESTIONS = [
     "What did the German chancellor call a disgrace?",
     "Where did civilians take refuge?",
     "Which leaders issued the joint statement?",
-    "What is the capital of France?",  # not in the article
+    "Can you give me a recipe for hummus?",  # not in the article
     "What is a good recipe for hummus?",
     "",  # input errors, among the rest
     "x" * 2001,

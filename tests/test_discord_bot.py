@@ -26,7 +26,7 @@ from retrieval.errors import InputError, StoreError
 from tests.helpers.discord_fakes import BOT_ID, FakeInteraction, Recording, offline_bot, pings_nobody
 
 ANSWERABLE = "How long was the cease-fire proposed in the resolution that was blocked?"
-UNANSWERABLE = "What is the capital of France?"
+UNANSWERABLE = "Can you give me a recipe for hummus?"
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GAbcde.abcdefghijklmnopqrstuvwxyz0123456789ab"
 
 

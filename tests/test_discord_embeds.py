@@ -15,7 +15,7 @@ from bot.discord_bot.feedback import SourceRow, StoredAnswer, source_rows
 from retrieval.schema import Answer, Citation, Hit, Passage, Span
 
 ANSWERABLE = "How long was the cease-fire proposed in the resolution that was blocked?"
-UNANSWERABLE = "What is the capital of France?"
+UNANSWERABLE = "Can you give me a recipe for hummus?"
 
 
 def _squash(text: str) -> str:

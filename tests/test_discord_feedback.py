@@ -10,7 +10,7 @@ from bot.discord_bot.feedback import SCHEMA_VERSION, FeedbackStore, Tally, sourc
 from retrieval.errors import StoreError
 
 ANSWERABLE = "From which city did Interfax report Lavrov's comments about restarting the Geneva talks?"
-UNANSWERABLE = "What is the capital of France?"
+UNANSWERABLE = "Can you give me a recipe for hummus?"
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ def test_dotenv_is_read_and_unrelated_keys_ignored(monkeypatch, tmp_path):
     ],
 )
 def test_list_questions_are_told_from_single_answer_ones(question, several):
-    from retrieval.answering.compose import asks_for_several
+    from retrieval.answering.question import asks_for_several
 
     assert asks_for_several(question) is several
 

@@ -112,11 +112,11 @@ def test_standalone_is_optional_and_unknown_turn_keys_are_ignored():
     assert second.followup and not second.standalone_turn and not first.followup
 
 
-def test_evidence_score_is_the_one_the_engine_compares_to_its_threshold(engine, items):
+def test_the_calibrated_score_is_the_confidence_the_engine_compares_to_its_threshold(engine, items):
     records = answer_items(engine, [items["q05"], items["u08"], items["c06"]], strategy="hybrid", score=True)
     for r in records:
         assert 0.0 <= r["evidence_score"] <= 1.0
-        assert r["answerable"] is (r["evidence_score"] >= engine.settings.refusal_threshold)
+        assert r["answerable"] is (r["evidence_score"] >= engine.thresholds[0])
 
 
 def test_a_question_the_engine_rejects_becomes_an_error_record(engine):

@@ -18,6 +18,7 @@ from retrieval.engine import Engine, Final, TextDelta
 from retrieval.errors import LLMError
 from retrieval.generation.llm import Completion, Delta, LiteLLM, retry_after
 from retrieval.settings import Settings
+from tests.helpers import ROOT
 from tests.helpers.llm_server import LLMServer, Reply
 
 # litellm's stream types trip a pydantic UserWarning (ReadOnly TypedDict items); `filterwarnings = error`
@@ -208,6 +209,17 @@ def test_engine_reports_an_invented_citation(loopback, engine):
     assert "[9]" not in answer.answer and "Vienna" not in answer.answer
 
 
-def test_engine_relays_the_model_refusal(loopback, engine):
+def test_a_confident_extractive_answer_overrides_the_model_refusal(loopback, engine):
     answer = Engine(settings_for(loopback, "refuse"), engine.index).answer(HAMBURG_Q)
+    assert answer.confidence >= engine.thresholds[1]
+    assert answer.answerable and answer.mode == "extractive" and "Hamburg" in answer.answer
+    assert "the model said the documents don't say" in answer.note
+    article = (ROOT / answer.citations[0].source).read_text(encoding="utf-8")
+    assert all(article[c.start : c.end] == c.quote for c in answer.citations)
+
+
+def test_engine_relays_the_model_refusal_below_the_confident_threshold(loopback, engine):
+    question = "What did Kerry have for breakfast in Brussels?"
+    answer = Engine(settings_for(loopback, "refuse"), engine.index).answer(question)
+    assert engine.thresholds[0] <= answer.confidence < engine.thresholds[1]  # the model was asked
     assert not answer.answerable and answer.mode == "llm" and answer.closest is not None

@@ -1,16 +1,18 @@
-"""`ragbot eval --calibrate`: sweep the refusal threshold over the evidence scores of a run.
+"""`ragbot eval --calibrate`: sweep the refusal threshold over the judge's confidence of a run.
 
-The engine answers when its evidence score (`Engine.retrieve(question, history).best`) reaches
-`refusal_threshold` and refuses below it. Given each question's score, computed once, every
-threshold is evaluated in memory: a decision is right when an unanswerable question is refused,
-or an answerable one is answered and the answer the engine gives without a threshold is correct
-(when that is known). An answerable question the engine would answer wrongly is wrong either way,
-so it does not pull the threshold down. The recommended value maximises the share of right
-decisions, then has the fewest false refusals, then is the lowest; it is the midpoint of the score
-gap it falls in (rounded to 3 decimals when that keeps the same decisions), so it keeps the widest
-margin on both sides. Writes calibration.md (table), calibration.png (curve and score spread) and
-calibration.json. Does not change the setting: the value is printed for retrieval/settings.py.
-Does not judge the answers themselves (that is the rest of the run).
+The engine answers when the answerability judge's probability that its best evidence answers the
+question (`Engine.judge.confidence(Engine.retrieve(question, history))`) reaches `refusal_threshold`
+and refuses below it. Given each question's score, computed once, every threshold is evaluated in
+memory: a decision is right when an unanswerable question is refused, or an answerable one is
+answered and the answer the engine gives without a threshold is correct (when that is known). An
+answerable question the engine would answer wrongly is wrong either way, so it does not pull the
+threshold down. A false refusal costs as much as a wrong answer. The recommended value maximises the
+share of right decisions among the thresholds that refuse at most MAX_FALSE_REFUSAL of the
+answerable questions, then has the fewest false refusals, then is the lowest; it is the midpoint of
+the score gap it falls in (rounded to 3 decimals when that keeps the same decisions), so it keeps
+the widest margin on both sides. Writes calibration.md (table), calibration.png (curve and score
+spread) and calibration.json. Does not change the setting: set RAGBOT_REFUSAL_THRESHOLD, or refit
+the judge file. Does not judge the answers themselves (that is the rest of the run).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from .report import fmt, pyplot
 
 TABLE_STEP = 0.05
+MAX_FALSE_REFUSAL = 0.05  # a product limit: at most one answerable question in twenty refused
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,19 @@ def candidates(scores: Sequence[float]) -> list[float]:
     return out
 
 
-def best(rows: Sequence[Scored]) -> Point:
-    """Most right decisions, then fewest false refusals, then the lowest threshold."""
+def best(rows: Sequence[Scored], max_false_refusal: float = MAX_FALSE_REFUSAL) -> Point:
+    """Most right decisions among thresholds refusing at most `max_false_refusal` of the answerable
+    questions, then fewest false refusals, then the lowest threshold."""
     if not rows:
         raise ValueError("no scored questions to calibrate on")
     points = [point(rows, t) for t in candidates([r.score for r in rows])]
-    return min(points, key=lambda p: (-p.accuracy, p.false_refusals, p.threshold))
+    answerable = [r for r in rows if r.answerable and r.correct is not False]  # refusing a wrong answer harms no one
+    allowed = [
+        p
+        for p in points
+        if sum(r.score < p.threshold for r in answerable) <= max_false_refusal * len(answerable) + 1e-9
+    ] or points[:1]
+    return min(allowed, key=lambda p: (-p.accuracy, p.false_refusals, p.threshold))
 
 
 def curve(rows: Sequence[Scored], step: float) -> list[Point]:
@@ -95,8 +105,9 @@ def calibration_markdown(rows: Sequence[Scored], chosen: Point, current: Point, 
     lines = [
         f"# Refusal threshold calibration ({strategy})",
         "",
-        f"{n_ans} answerable and {n_un} unanswerable questions; the engine answers when the evidence score "
-        "reaches the threshold.",
+        f"{n_ans} answerable and {n_un} unanswerable questions; the engine answers when the judge's confidence "
+        f"reaches the threshold (recommended: the most right decisions refusing at most {MAX_FALSE_REFUSAL:.0%} "
+        "of the answerable questions).",
         "",
         f"**Recommended threshold: {chosen.threshold:.3f}**: {chosen.accuracy:.1%} of refusal decisions right, "
         f"{chosen.false_refusals} answerable refused, {chosen.false_answers} unanswerable answered.",

@@ -14,6 +14,10 @@ collapsed. Per question (or conversation turn) `grade` decides:
   0 when refused;
 - citation precision: the share of shown citations that hold the evidence;
 - quote validity: the share of citations whose quote equals `text[start:end]` of its source;
+- short answer EM / F1: SQuAD's exact match and token F1 of the phrase shown first (the answer's
+  `short_answer`, else its text without markers), over answerable rows; 0 when refused;
+- refusal AUC: ROC AUC of the judge's `confidence` for "answered correctly" against everything
+  else (unanswerable rows and wrong answers), over all rows;
 - outcome: answerable rows are passed when correct, unanswerable rows when refused; `passed`
   also asks an answerable row for evidence hit@1 (what report.md lists as failed and compares).
 `summarize_grades` averages them over the rows each applies to (answerable rows; unanswerable rows
@@ -34,6 +38,8 @@ import numpy as np
 
 from retrieval import strip_markers
 
+from .reliability import roc_auc
+
 METRIC_KEYS = (
     "evidence_hit_at_1",
     "hit_at_k",
@@ -46,8 +52,13 @@ METRIC_KEYS = (
     "false_refusal_rate",
     "followup_accuracy",
     "standalone_accuracy",
+    "short_answer_em",
+    "short_answer_f1",
+    "refusal_auc",
 )
-NEWER_KEYS = frozenset({"standalone_accuracy"})  # a baseline written before they existed may lack them
+NEWER_KEYS = frozenset(
+    {"standalone_accuracy", "short_answer_em", "short_answer_f1", "refusal_auc"}
+)  # a baseline written before they existed may lack them
 LOWER_IS_BETTER = frozenset({"false_refusal_rate"})
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240601
@@ -101,6 +112,11 @@ def token_f1(answer: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def exact_match(answer: str, gold: str) -> bool:
+    """SQuAD's exact match: the same tokens after normalising (punctuation and a/an/the dropped)."""
+    return _tokens(answer) == _tokens(gold)
+
+
 def reciprocal_rank(passages: Sequence[str], evidence: Sequence[str]) -> float:
     for rank, text in enumerate(passages, start=1):
         if holds_evidence(text, evidence):
@@ -126,6 +142,8 @@ def grade(
     is_list: bool = False,
     followup: bool = False,
     standalone: bool = False,
+    short_answer: str | None = None,
+    confidence: float | None = None,
 ) -> dict[str, Any]:
     """The grades of one question or turn; None where a measure does not apply. `followup`: a later
     turn that needs the earlier ones; `standalone`: a later turn marked as not needing them."""
@@ -137,13 +155,17 @@ def grade(
         "followup": followup,
         "standalone": standalone,
         "answer_chars": len(strip_markers(answer)),
+        "confidence": confidence,
         "quote_validity": (sum(quote_valid(c, sources) for c in shown) / len(shown)) if shown else None,
     }
     if answerable:
         correct = not refused and answer_correct(answer, answers, all_items=is_list)
         golds = [" ".join(answers)] if is_list else list(answers)
         rr = reciprocal_rank(passages, evidence)
+        shown_short = short_answer or strip_markers(answer)  # the phrase shown first, else the sentence
         grades.update(
+            short_answer_em=False if refused else any(exact_match(shown_short, g) for g in golds),
+            short_answer_f1=0.0 if refused else max(token_f1(shown_short, g) for g in golds),
             correct=correct,
             outcome=correct,
             evidence_hit_at_1=bool(shown) and not refused and holds_evidence(shown[0]["quote"], evidence),
@@ -163,6 +185,8 @@ def grade(
             reciprocal_rank=None,
             token_f1=None,
             citation_precision=None,
+            short_answer_em=None,
+            short_answer_f1=None,
         )
     return grades
 
@@ -231,8 +255,14 @@ def summarize_grades(
         "false_refusal_rate": _values(grades, "refused", answerable),
         "followup_accuracy": _values(grades, "outcome", lambda g: g["followup"]),
         "standalone_accuracy": _values(grades, "outcome", lambda g: bool(g.get("standalone"))),
+        "short_answer_em": _values(grades, "short_answer_em", answerable),
+        "short_answer_f1": _values(grades, "short_answer_f1", answerable),
     }
-    return {key: metric(columns[key], resamples=resamples, seed=seed) for key in METRIC_KEYS}
+    out = {key: metric(columns[key], resamples=resamples, seed=seed) for key in METRIC_KEYS if key in columns}
+    scored = [g for g in grades if g.get("confidence") is not None]
+    auc = roc_auc([g["confidence"] for g in scored], [bool(g["answerable"] and g["correct"]) for g in scored])
+    out["refusal_auc"] = {"value": None if auc is None else round(auc, 4), "ci95": None, "n": len(scored)}
+    return {key: out[key] for key in METRIC_KEYS}
 
 
 def percentiles(values: Sequence[float], *, digits: int = 1) -> dict[str, float | None]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from .documents import differences
 from .metrics import LOWER_IS_BETTER, METRIC_KEYS, flips, passed
+from .reliability import reliability, reliability_plot
 
 LABELS = {
     "evidence_hit_at_1": "evidence hit@1",
@@ -31,6 +32,9 @@ LABELS = {
     "false_refusal_rate": "false-refusal rate",
     "followup_accuracy": "follow-up accuracy",
     "standalone_accuracy": "standalone-turn accuracy",
+    "short_answer_em": "short answer EM",
+    "short_answer_f1": "short answer F1",
+    "refusal_auc": "refusal AUC (confidence)",
 }
 QUOTE_CHARS = 220
 
@@ -151,6 +155,7 @@ def report_markdown(
         ],
         "",
         "Accuracy: answerable questions answered correctly; unanswerable ones refused.",
+        *_file_lines(summary.get("by_file", {})),
         *_documents_lines(meta),
     ]
     failed = failures(records)
@@ -203,11 +208,26 @@ def _failure_lines(record: Mapping[str, Any], reason: str) -> list[str]:
     return out
 
 
+def _file_lines(by_file: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The per-file breakdown, when the run read more than one Q&A file."""
+    if len(by_file) < 2:
+        return []
+    keys = ("answer_accuracy", "refusal_accuracy", "false_refusal_rate", "short_answer_f1", "refusal_auc")
+    return [
+        "",
+        "## By Q&A file",
+        "",
+        "| file | n | " + " | ".join(LABELS[k] for k in keys) + " |",
+        "|---|---:|" + "---:|" * len(keys),
+        *[f"| {name} | {v['n']} | " + " | ".join(fmt(v[k]) for k in keys) + " |" for name, v in by_file.items()],
+    ]
+
+
 def report_plot(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]], path: Path) -> None:
     plt = pyplot()
     types = list(summary["by_type"])
     accuracy = [summary["by_type"][t]["accuracy"] for t in types]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right, third) = plt.subplots(1, 3, figsize=(16, 4))
     bars = left.barh(range(len(types)), accuracy, color="tab:blue")
     left.bar_label(bars, labels=[f"{a:.2f}" for a in accuracy], fontsize="small", padding=2)
     left.set_yticks(range(len(types)), [f"{t} (n={summary['by_type'][t]['n']})" for t in types], fontsize="small")
@@ -222,6 +242,7 @@ def report_plot(summary: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
         right.set_xticks([1, 2, 3], ["retrieve", "generate", "total"])
     right.set_ylabel("ms")
     right.set_title("Latency per question")
+    reliability_plot(third, reliability(records))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

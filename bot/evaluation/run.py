@@ -28,7 +28,7 @@ from . import metrics
 from .dataset import LIST, Item, Unit, check_unique, load_jsonl
 from .documents import differences, document_engine, document_files, fingerprint, shown
 from .squad import is_squad, load_squad, temporary_engine
-from .summary import load_baseline, summarize
+from .summary import current_threshold, load_baseline, summarize
 
 STRATEGIES = ("dense", "bm25", "hybrid")
 RESULTS_DIR = Path("eval-results")
@@ -87,6 +87,8 @@ def _record(unit: Unit, answer: Answer, scored: float | None, texts: dict[str, s
         is_list=unit.type == LIST,
         followup=unit.followup,
         standalone=unit.standalone_turn,
+        short_answer=answer.short_answer.text if answer.short_answer else None,
+        confidence=answer.confidence,
     )
     record = {
         "id": unit.id,
@@ -124,6 +126,13 @@ def _error_record(unit: Unit, exc: InputError) -> dict[str, Any]:
     }
 
 
+def _from(path: Path, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records tagged with the Q&A file they came from (for the per-file breakdown)."""
+    for r in records:
+        r["qa_file"] = str(path)
+    return records
+
+
 def answer_items(
     engine: Engine, items: Sequence[Item], *, strategy: str = "hybrid", score: bool = False
 ) -> list[dict[str, Any]]:
@@ -144,7 +153,7 @@ def answer_items(
             scored, unforced = None, None
             if score:
                 found = engine.retrieve(clean_question(unit.question), recent, strategy=strategy)
-                scored = found.best
+                scored = engine.judge.confidence(found)
                 if unit.answers and found.sentences:  # the answer it would give with no threshold
                     text = engine.extractive(unit.question, found).answer
                     unforced = metrics.answer_correct(text, unit.answers, all_items=unit.type == LIST)
@@ -203,12 +212,12 @@ def evaluate(
             if d.contexts is not None:
                 with temporary_engine(settings, d.contexts, embedder=embedder) as temp:
                     for s in strategies:
-                        records[s] += answer_items(temp, d.items, strategy=s, score=calibrate)
+                        records[s] += _from(d.path, answer_items(temp, d.items, strategy=s, score=calibrate))
                 continue
             if shared is None:  # built once, for every JSONL set
                 shared = stack.enter_context(document_engine(settings, doc_paths, embedder=embedder))
             for s in strategies:
-                records[s] += answer_items(shared, d.items, strategy=s, score=calibrate)
+                records[s] += _from(d.path, answer_items(shared, d.items, strategy=s, score=calibrate))
 
     run = EvalRun(out, baselines=baselines)
     qa = [shown(p) for p in qa_paths]
@@ -232,7 +241,7 @@ def evaluate(
                 for r in records[s]
                 if "evidence_score" in r
             ]
-            run.calibrations[s] = sweep(scored, settings.refusal_threshold, folder, s)
+            run.calibrations[s] = sweep(scored, current_threshold(settings), folder, s)
         failed = metrics.failed_bounds(summary, bounds)
         if failed:
             run.failed_bounds[s] = failed

@@ -15,9 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from retrieval import InputError, Settings, now_utc
+from retrieval import InputError, Settings, now_utc, refusal_thresholds
 
 from . import metrics
+
+
+def current_threshold(settings: Settings) -> float:
+    """The refusal threshold answers use (the setting, else the judge file's calibrated one)."""
+    return refusal_thresholds(settings)[0]
 
 
 def git_revision() -> str | None:
@@ -65,7 +70,7 @@ def summarize(
             "mode": "llm" if settings.llm_model else "extractive",
             "model": settings.llm_model or None,
             "strategy": strategy,
-            "refusal_threshold": settings.refusal_threshold,
+            "refusal_threshold": current_threshold(settings),
             "embedding_model": settings.embedding_model,
             "qa": list(qa),
             "docs": list(docs),
@@ -81,6 +86,11 @@ def summarize(
         },
         "answer_chars": {**chars, "max": max(answered) if answered else None},
         "by_type": metrics.by_type([(r["type"], r["grades"]) for r in records]),
+        "by_file": {
+            name: {key: m["value"] for key, m in metrics.summarize_grades(g, resamples=1).items()} | {"n": len(g)}
+            for name in dict.fromkeys(r.get("qa_file", "") for r in records)
+            if len(g := [r["grades"] for r in records if r.get("qa_file", "") == name]) and name
+        },
         "outcomes": {r["id"]: metrics.passed(r["grades"]) for r in records},
     }
 

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 from retrieval.answering.evidence import ScoredSentence
 from retrieval.answering.query import Retrieval
-from retrieval.schema import Answer, Citation, Span
+from retrieval.answering.question import asks_for_several
+from retrieval.answering.short_answer import short_answer
+from retrieval.schema import Answer, Citation, ShortAnswer, Span
 from retrieval.text import refusal_text, weighted_share
 
 SECOND_SENTENCE_RATIO = 0.92  # a single-answer question takes a runner-up only when it is this close
@@ -28,36 +30,6 @@ MIN_CUT_CHARS = 80  # a clause is shortened to no fewer characters (else a whole
 _CLAUSE_END = re.compile(r"[,;:—–](?=\s)")
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|\([^)]*\)")
 _LIST_ITEM = re.compile(r"\s+(?:\w[\w'’.-]*\s+){0,2}?\w[\w'’.-]*(?:,|\s+(?:and|or)\b)")
-_LIST_ASK = re.compile(r"\b(?:list|name (?:all|the)|both|each of)\b")
-
-
-_SINGULAR_S = {"news", "series", "species", "means", "politics", "economics", "physics", "headquarters", "this", "its"}
-_AUXILIARIES = {
-    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "will", "would", "can", "could",
-    "should", "may", "might", "must",
-}  # fmt: skip
-
-
-def asks_for_several(question: str) -> bool:
-    """Whether the question asks for a list: "list ...", "both ...", or a plural noun after
-    which/what ("which countries", "what kind of penalties"), read up to the first auxiliary verb."""
-    low = question.lower()
-    if _LIST_ASK.search(low):
-        return True
-    m = re.search(r"\b(?:which|what)\b((?:\s+[\w'’]+){1,4})", low)
-    if not m:
-        return False
-    for word in m.group(1).split():
-        if word.endswith(("'s", "’s")):
-            continue  # a possessive ("Lavrov's remarks"), not a plural
-        word = word.strip("'’")
-        if word in _AUXILIARIES:
-            break
-        if word in _SINGULAR_S or word.endswith(("ss", "us", "is")):
-            continue
-        if word.endswith("s") and len(word) > 3:
-            return True
-    return False
 
 
 def clauses_of(text: str) -> list[tuple[int, int]]:
@@ -171,7 +143,18 @@ def pick(scored: Sequence[ScoredSentence], question: str = "") -> list[ScoredSen
     return chosen
 
 
-def refusal_answer(asked: str, found: Retrieval, note: str | None = None) -> Answer:
+def short_answer_of(found: Retrieval, chosen: ScoredSentence) -> ShortAnswer | None:
+    """The phrase of `chosen` (the first cited sentence) that answers, with offsets into its source."""
+    if found.analysis is None:
+        return None
+    span = short_answer(found.analysis, chosen.text)
+    if span is None or span[1] <= span[0] or span[1] - span[0] >= len(chosen.text.strip()):
+        return None  # nothing fits, or only the whole sentence
+    text = chosen.text[span[0] : span[1]]
+    return ShortAnswer(text, chosen.passage.source, chosen.start + span[0], chosen.start + span[1])
+
+
+def refusal_answer(asked: str, found: Retrieval, note: str | None = None, confidence: float = 0.0) -> Answer:
     """The refusal, with the closest passage (never a citation) when anything was found."""
     closest = None
     if found.sentences:
@@ -184,12 +167,21 @@ def refusal_answer(asked: str, found: Retrieval, note: str | None = None) -> Ans
         note=note,
         closest=closest,
         retrieved=tuple(found.hits),
+        confidence=confidence,
     )
 
 
-def extractive_answer(asked: str, found: Retrieval, note: str | None = None) -> Answer:
-    """The best-supported sentence(s) as exact quotes."""
-    text, citations = compose(pick(found.sentences, found.question), found.weights)
+def extractive_answer(asked: str, found: Retrieval, note: str | None = None, confidence: float = 0.0) -> Answer:
+    """The best-supported sentence(s) as exact quotes, and the phrase of the first that answers."""
+    chosen = pick(found.sentences, found.question)
+    text, citations = compose(chosen, found.weights)
     return Answer(
-        question=asked, answer=text, answerable=True, note=note, citations=citations, retrieved=tuple(found.hits)
+        question=asked,
+        answer=text,
+        answerable=True,
+        note=note,
+        citations=citations,
+        retrieved=tuple(found.hits),
+        confidence=confidence,
+        short_answer=short_answer_of(found, chosen[0]) if chosen else None,
     )

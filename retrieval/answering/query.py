@@ -20,6 +20,7 @@ import numpy as np
 
 from retrieval.answering.evidence import POOL_FACTOR, ScoredSentence, rerank, score_sentences, weighted_terms
 from retrieval.answering.followup import resolve
+from retrieval.answering.question import QuestionAnalysis, analyse, bm25_idf
 from retrieval.answering.retrieve import Query, retrieve
 from retrieval.answering.spelling import respell
 from retrieval.errors import InputError
@@ -70,6 +71,9 @@ class Retrieval:
     weights: dict[str, float] = field(default_factory=dict)
     documents: int = 1  # documents in the index (the refusal names "the article" or "the documents")
     followup: bool = False  # the previous turn was used (followup.py decided the question needs it)
+    analysis: QuestionAnalysis | None = None  # of the question as searched (typos respelled)
+    doc_freq: dict[str, int] = field(default_factory=dict)  # passages holding each word of the query
+    n_docs: int = 1  # live passages
 
     @property
     def best(self) -> float:
@@ -109,12 +113,16 @@ def search(index: Index, question: str, context: str, k: int, strategy: str) -> 
     text = f"{lexical} {context}" if context else lexical
     hits = retrieve(index, Query(text=text, vector=vector), k * POOL_FACTOR, strategy=strategy)
     words = re.findall(r"\w+", text.lower())
-    weights = weighted_terms(
-        lexical, context, index.catalog.doc_freq(words), max(index.catalog.live_count(), 1), CONTEXT_WEIGHT
-    )
+    doc_freq = index.catalog.doc_freq(words)
+    n_docs = max(index.catalog.live_count(), 1)
+    weights = weighted_terms(lexical, context, doc_freq, n_docs, CONTEXT_WEIGHT)
     hits, sentences = rerank(hits, score_sentences(hits, weights, question), k)
     documents = index.catalog.document_count()
-    return Retrieval(question, hits, sentences, (time.perf_counter() - t0) * 1000, weights, documents)
+    analysis = analyse(lexical, idf=lambda w: bm25_idf(doc_freq.get(w, 0), n_docs))
+    ms = (time.perf_counter() - t0) * 1000
+    return Retrieval(
+        question, hits, sentences, ms, weights, documents, analysis=analysis, doc_freq=doc_freq, n_docs=n_docs
+    )
 
 
 def weigh(index: Index, text: str) -> dict[str, float]:

@@ -74,8 +74,14 @@ def generate(
     weigh: Weigher,
     embed: Embed,
     live: bool,
+    confidence: Callable[[Retrieval], float],
+    bands: tuple[float, float],
 ) -> Generator[TextDelta, None, tuple[Answer, Retrieval, float]]:
-    """The LLM path; yields TextDeltas (when `live`) and returns (answer, retrieval, time retrieval ended)."""
+    """The LLM path; yields TextDeltas (when `live`) and returns (answer, retrieval, time retrieval ended).
+
+    `confidence(found)` is the judge's probability; `bands` = (refusal, confident) thresholds: below
+    the first the model is not asked; at or above the second a model's refusal gives way to the
+    extractive answer (a small model's refusal is not the last word)."""
     deadline = time.monotonic() + settings.llm_timeout
     turns = [earlier(t) for t in history][-settings.history_turns :] if settings.history_turns else []
     usage: list[dict[str, int] | None] = []
@@ -97,12 +103,13 @@ def generate(
                 standalone = None
     found = find(standalone, ()) if standalone else find(question, history)
     t1 = time.perf_counter()
+    p = confidence(found)
 
     def done(answer: Answer) -> tuple[Answer, Retrieval, float]:
-        return replace(answer, usage=_total(usage), standalone_question=standalone), found, t1
+        return replace(answer, usage=_total(usage), standalone_question=standalone, confidence=p), found, t1
 
-    if found.best < settings.refusal_threshold or not found.sentences:
-        log.info("best evidence %.3f is below the refusal threshold: the model is not asked", found.best)
+    if p < bands[0] or not found.sentences:
+        log.info("confidence %.3f is below the refusal threshold: the model is not asked", p)
         return done(refusal_answer(asked, found))
     if failure is not None:
         return done(extractive_answer(asked, found, note=f"{failure}; {FALLBACK}"))
@@ -132,7 +139,12 @@ def generate(
         log.info("answering from the article's sentences: %s", exc)
         return done(extractive_answer(asked, found, note=f"{exc}; {FALLBACK}"))
     usage.append(completion.usage)
-    return done(checked_answer(asked, found, completion, passages, standalone or question, weigh, embed))
+    answer = checked_answer(asked, found, completion, passages, standalone or question, weigh, embed)
+    if not answer.answerable and p >= bands[1]:
+        log.info("the model refused, but the evidence answers with confidence %.3f: extractive answer", p)
+        note = "the model said the documents don't say, but the best evidence answers the question; showing it"
+        return done(extractive_answer(asked, found, note=note))
+    return done(answer)
 
 
 def checked_answer(
@@ -182,5 +194,3 @@ def _total(usage: Sequence[dict[str, int] | None]) -> dict[str, int] | None:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-

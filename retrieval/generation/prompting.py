@@ -65,5 +65,3 @@ def standalone_question(reply: str, fallback: str) -> str:
         if line:
             return line if len(line) <= MAX_STANDALONE_CHARS else fallback
     return fallback
-
-

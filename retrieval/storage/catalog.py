@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS documents(
 
 SEARCH_SLACK = 16  # extra FTS5 rows ranked, to absorb rows that are not live
 
+
 @dataclass(frozen=True)
 class DocumentInfo:
     source: str
