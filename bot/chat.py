@@ -65,8 +65,9 @@ def _lines(prompt: str, console: Console, read_line: Callable[[str], str] | None
         yield line.rstrip("\r\n")
 
 
-def show_answer(console: Console, events: Iterable[Event]) -> Answer:
-    """Print an answer stream: on a terminal the text live as it arrives, then the verified answer."""
+def show_answer(console: Console, events: Iterable[Event], thresholds: tuple[float, float]) -> Answer:
+    """Print an answer stream: on a terminal the text live as it arrives, then the verified answer
+    (its confidence worded over `thresholds`, the engine's (refusal, confident) pair)."""
     from retrieval import Final, TextDelta  # the engine's module: imported once an answer is asked for
 
     live = None
@@ -89,7 +90,7 @@ def show_answer(console: Console, events: Iterable[Event]) -> Answer:
         if live is not None and live.is_started:
             live.stop()
     assert answer is not None
-    console.print(answer_renderable(answer))
+    console.print(answer_renderable(answer, thresholds))
     return answer
 
 
@@ -200,7 +201,8 @@ def run_chat(
         try:
             question = reads_as_question(text, engine.index.catalog.doc_freq)
             keep = engine.settings.history_turns if question else 0  # a non-question is asked on its own
-            last = show_answer(console, engine.stream(text, history[-keep:] if keep else (), k=k))
+            events = engine.stream(text, history[-keep:] if keep else (), k=k)
+            last = show_answer(console, events, engine.thresholds)
         except InputError as exc:
             console.print(f"[red]{escape(str(exc))}[/red]")
             continue

@@ -155,7 +155,8 @@ def ask(settings: Settings, question: str, as_json: bool, k: int | None, convers
     clean_question(question)  # bad input fails before the store is touched
     from .chat import show_answer
 
-    show_answer(stdout_console(), open_engine().stream(question, k=k))
+    engine = open_engine()
+    show_answer(stdout_console(), engine.stream(question, k=k), engine.thresholds)
 
 
 @cli.command()

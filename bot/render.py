@@ -1,5 +1,9 @@
 """Rich renderables of answers for the terminal (`ask` and `chat`): built here, printed by the caller.
 
+An answer shows, in order: its short answer in bold on a line of its own (when it has one), the
+answer text with its `[n]` markers, its confidence as a word (`confidence: high`, the core's
+`confidence_word` over the engine's thresholds, which the caller passes in), any note, the cited
+quotes and, when refused, the closest passage. Piped, the same lines come out without the styles.
 Also the console they are printed on (`answer_console`): wrapped at word boundaries on a terminal,
 unwrapped when piped. Nothing here prints. Plain JSON output and the eval and bench tables are the
 CLI's (terminal.py).
@@ -32,9 +36,19 @@ def _where(source: str, start: int, end: int) -> str:
     return f"{source}:{start}-{end}"
 
 
-def answer_renderable(answer: Answer) -> Group:
-    """The answer (bold, or yellow when refused), its note, its cited quotes and the closest passage."""
-    parts: list[RenderableType] = [Text(answer.answer, style="bold" if answer.answerable else "yellow")]
+def answer_renderable(answer: Answer, thresholds: tuple[float, float]) -> Group:
+    """The answer, headed by its short answer in bold when it has one (else the answer itself is bold,
+    or yellow when refused); its confidence as a word over `thresholds` (refusal, confident, as
+    `Engine.thresholds` gives them); its note, its cited quotes and the closest passage."""
+    from retrieval import confidence_word  # the judge's module: loaded by the engine that made the answer
+
+    parts: list[RenderableType] = []
+    short = " ".join(answer.short_answer.text.split()) if answer.short_answer and answer.answerable else ""
+    if short:
+        parts += [Text(short, style="bold"), Text(answer.answer)]
+    else:
+        parts.append(Text(answer.answer, style="bold" if answer.answerable else "yellow"))
+    parts.append(Text(f"confidence: {confidence_word(answer.confidence, thresholds)}", style="dim"))
     if answer.note:
         parts.append(Text(f"note: {answer.note}", style="dim"))
     if answer.citations:

@@ -157,7 +157,7 @@ def answer_lines(
         if console is None:
             click.echo(json_line(answer.to_json()))
         else:
-            console.print(answer_renderable(answer))
+            console.print(answer_renderable(answer, engine.thresholds))
     return code
 
 

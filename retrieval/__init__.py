@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "JUDGE_PATH": "retrieval.answering.judge:DEFAULT_PATH",
     "JudgeFileError": "retrieval.answering.judge",
     "refusal_thresholds": "retrieval.answering.judge:thresholds",
+    "confidence_word": "retrieval.answering.judge",
     "ShortAnswer": "retrieval.schema",
     "sentence_spans": "retrieval.text",
     # documents and storage
@@ -122,6 +123,7 @@ __all__ = [
     "analyse_question",
     "build_settings",
     "clean_question",
+    "confidence_word",
     "find_files",
     "find_root",
     "ingest",
@@ -163,7 +165,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.answering.features import of_retrieval as judge_features
     from retrieval.answering.judge import DEFAULT_PATH as JUDGE_PATH
-    from retrieval.answering.judge import Judge, JudgeFileError
+    from retrieval.answering.judge import Judge, JudgeFileError, confidence_word
     from retrieval.answering.judge import thresholds as refusal_thresholds
     from retrieval.answering.query import MAX_QUESTION_CHARS, Retrieval, clean_question
     from retrieval.answering.question import analyse as analyse_question

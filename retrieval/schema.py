@@ -1,8 +1,8 @@
 """Plain data passed between the core and its front-ends.
 
 Frozen dataclasses only; this module imports nothing of ours, so every layer can depend on it.
-Offsets (`start`, `end`) always index the source text as loaded (for `.html`, its extracted text),
-so `text[start:end] == quote` holds for every span.
+Offsets (`start`, `end`) always index the source text as loaded (decoded; for `.md` and `.html`, the
+extracted text: `retrieval.read_text`), so `text[start:end] == quote` holds for every span.
 """
 
 from __future__ import annotations
@@ -15,11 +15,15 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class Document:
-    """One loaded source file: `source` as ingested, `text` the text offsets refer to."""
+    """One loaded source file: `source` as ingested, `text` the text offsets refer to; `sections` the
+    headings left out of `text` as (offset where their section starts, heading); `extraction` names the
+    extractor and its version ("" for plain text), so a changed extraction changes the document's hash."""
 
     source: str
     title: str
     text: str
+    sections: tuple[tuple[int, str], ...] = ()
+    extraction: str = ""
 
 
 @dataclass(frozen=True)

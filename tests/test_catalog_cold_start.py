@@ -19,7 +19,10 @@ except SystemExit as exc:
     code = exc.code
 print("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
-HEAVY = ("chromadb", "onnxruntime", "litellm", "langchain_text_splitters", "tokenizers", "numpy")
+HEAVY = (
+    *("chromadb", "onnxruntime", "litellm", "langchain_text_splitters", "tokenizers", "numpy"),
+    *("trafilatura", "markdown_it"),  # document extractors: loaded by ingest only
+)
 
 
 def _imported(args: list[str], cwd: Path, **env: str) -> tuple[int, str, set[str]]:
@@ -52,3 +55,4 @@ def test_offline_ask_imports_the_store_and_embedder_but_no_llm_or_splitter(store
     assert json.loads(text.strip().splitlines()[-1])["citations"]
     assert {"chromadb", "onnxruntime", "tokenizers"} <= heavy
     assert "litellm" not in heavy and "langchain_text_splitters" not in heavy
+    assert "trafilatura" not in heavy and "markdown_it" not in heavy

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from bot.chat import reads_as_question, run_chat
 from bot.cli import cli
-from retrieval import Answer, Citation, Engine, Final, Turn
+from retrieval import Answer, Citation, Engine, Final, Turn, confidence_word
 from tests.helpers import ROOT
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -79,11 +79,12 @@ def test_a_store_that_cannot_load_fails_the_chat_at_the_first_question():
 
 
 @pytest.mark.parametrize("command", ["ask", "chat"])
-def test_long_lines_wrap_at_word_boundaries_on_a_terminal(store_copy, tmp_path, monkeypatch, command):
+def test_long_lines_wrap_at_word_boundaries_on_a_terminal(engine, store_copy, tmp_path, monkeypatch, command):
     """Item: "blocke/d" (the terminal, not Rich, broke the lines)."""
     monkeypatch.chdir(tmp_path)
     env = {"RAGBOT_CHROMA_PATH": str(store_copy), "RAGBOT_SEEDS_DIR": str(ROOT / "seeds"), "RAGBOT_LLM_MODEL": ""}
     question = "Who said fighters would be eradicated?"  # its "you> " echo fits on one line
+    short = engine.answer(question).short_answer  # shown first, on a line of its own, when there is one
     args, stdin = (["ask", question], None) if command == "ask" else (["chat"], f"{question}\nquit\n")
     piped = CliRunner().invoke(cli, args, input=stdin, env=env, catch_exceptions=False).stdout
     narrow = (
@@ -93,10 +94,15 @@ def test_long_lines_wrap_at_word_boundaries_on_a_terminal(store_copy, tmp_path, 
     )
 
     def answer_block(out: str) -> list[str]:
+        """The answer's lines: after the question and the short answer, before the confidence."""
         lines = ANSI.sub("", out).splitlines()
         start = next((i + 1 for i, line in enumerate(lines) if line.startswith("you>")), 0)  # after the question
-        block = lines[start : lines.index("Sources")]
-        return [line for line in block if line.strip() and "loading the index" not in line]  # not the spinner
+        end = next(i for i, line in enumerate(lines) if line.startswith("confidence: "))
+        block = [line for line in lines[start:end] if line.strip() and "loading the index" not in line]  # no spinner
+        if short is not None:
+            assert block[0] == short.text
+            return block[1:]
+        return block
 
     (unwrapped,) = answer_block(piped)  # piped: one line, as scripts expect
     assert len(unwrapped) > 44 and "TASS" in unwrapped
@@ -109,7 +115,7 @@ class ScriptedEngine:
     """The session engine's index and settings, with scripted answers; records the history each question got."""
 
     def __init__(self, real: Engine, answers: dict[str, Answer]) -> None:
-        self.settings, self.index, self.llm = real.settings, real.index, None
+        self.settings, self.index, self.llm, self.thresholds = real.settings, real.index, None, real.thresholds
         self.answers = answers
         self.asked: list[tuple[str, tuple[Turn, ...]]] = []
 
@@ -160,6 +166,42 @@ def test_chat_commands_unknown_clear_and_help(run_chat_cli):
     assert "Conversation reset." in out and "No answer yet" in out  # /clear is /reset
     assert "/reset (or /clear) starts over" in out.split("you> /HELP", 1)[1]
     assert out.count("Sources") == 1  # /foo was not asked as a question
+
+
+HAMBURG_Q = "Where did Interfax report from?"
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_chat_shows_the_short_answer_first_then_the_sentence_and_the_confidence(
+    engine, store_copy, tmp_path, monkeypatch, terminal
+):
+    """Issue 11 items 5-6: the phrase that answers first (bold on a terminal, its own line when piped), then
+    the cited sentence, then the confidence as a word; a refusal shows no phrase and a low confidence."""
+    monkeypatch.chdir(tmp_path)
+    env = {"RAGBOT_CHROMA_PATH": str(store_copy), "RAGBOT_SEEDS_DIR": str(ROOT / "seeds"), "RAGBOT_LLM_MODEL": ""}
+    if terminal:
+        env |= {"TTY_COMPATIBLE": "1", "COLUMNS": "400"}  # wide: each line whole
+    refused_q = "How old is Lavrov?"
+    result = CliRunner().invoke(cli, ["chat"], input=f"{HAMBURG_Q}\n{refused_q}\nquit\n", env=env)
+    assert result.exit_code == 0, result.output
+    answer, refused = engine.answer(HAMBURG_Q), engine.answer(refused_q)
+    assert answer.short_answer and answer.short_answer.text == "Hamburg" and not refused.answerable
+    shown = result.stdout.splitlines()  # on a terminal, the spinner's own lines and cursor moves are dropped
+    raw = [line for line in shown if ANSI.sub("", line).strip() and "loading the index" not in line]
+    lines = [ANSI.sub("", line) for line in raw]
+    at = lines.index(f"you> {HAMBURG_Q}")
+    assert lines[at + 1 : at + 4] == [
+        "Hamburg",
+        answer.answer,
+        f"confidence: {confidence_word(answer.confidence, engine.thresholds)}",
+    ]
+    assert lines[at + 4] == "Sources" and confidence_word(answer.confidence, engine.thresholds) != "low"
+    bold = "\x1b[1m"
+    assert (f"{bold}Hamburg\x1b[0m" in raw[at + 1]) is terminal  # bold on a terminal, plain when piped
+    assert bold not in raw[at + 2]  # the sentence after it is not
+    at = lines.index(f"you> {refused_q}")
+    assert lines[at + 1 : at + 3] == [refused.answer, "confidence: low"]  # no phrase before a refusal
+    assert lines[at + 3].startswith("Closest passage")
 
 
 @pytest.fixture

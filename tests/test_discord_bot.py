@@ -21,6 +21,7 @@ from click.testing import CliRunner
 import bot.discord_bot as discord_bot
 from bot.discord_bot import check_token
 from bot.discord_bot.app import APOLOGY, PERMISSIONS, RagBot, intents_for, invite_url
+from bot.discord_bot.embeds import answer_of_description
 from bot.discord_bot.feedback import FeedbackStore
 from retrieval.errors import InputError, StoreError
 from tests.helpers.discord_fakes import BOT_ID, FakeInteraction, Recording, offline_bot, pings_nobody
@@ -72,7 +73,8 @@ async def test_ask_defers_then_replaces_thinking_with_the_cited_embed(make_bot, 
     assert defer.kind == "defer" and itx.thinking and not defer.ephemeral
     assert edit.kind == "edit" and edit.embed.title == ANSWERABLE
     assert "seven-day cease-fire" in edit.embed.description and "[1]" in edit.embed.description
-    assert edit.embed.fields[0].name.startswith("[1] ") and edit.embed.footer.text.startswith("extractive")
+    assert edit.embed.fields[0].name.startswith("[1] ") and edit.embed.footer.text.startswith("confidence: ")
+    assert " · extractive · no LLM · " in edit.embed.footer.text
     (record_id,) = {int(c.rsplit(":", 1)[1]) for c in custom_ids(edit.view)}
     assert custom_ids(edit.view) == [
         f"ragbot:sources:{record_id}",
@@ -183,7 +185,8 @@ async def test_twenty_users_at_once_all_get_answers_from_worker_threads(make_bot
     assert len(recording.calls) == 20
     assert all(itx.sent[0].kind == "defer" and itx.last().kind == "edit" and itx.last().embed for itx in results)
     serial = {q: engine.answer(q).answer for q in questions}  # concurrency changes no answer
-    assert [itx.last().embed.description for itx in results] == [serial[questions[i % 4]] for i in range(20)]
+    shown = [answer_of_description(itx.last().embed.description) for itx in results]
+    assert shown == [serial[questions[i % 4]] for i in range(20)]
     assert loop_thread not in recording.threads
     assert recording.peak <= bot.discord_settings.max_concurrency
     ids = {int(custom_ids(itx.last().view)[0].rsplit(":", 1)[1]) for itx in results}
@@ -200,6 +203,7 @@ class Held:
         self.entered = asyncio.Queue()
         self.active = self.peak = 0
         self._lock = threading.Lock()
+        self.thresholds = inner.thresholds
 
     def answer(self, question, history=(), **kwargs):
         with self._lock:
@@ -467,6 +471,7 @@ class Streaming:
     def __init__(self, inner) -> None:
         self.inner = inner
         self.threads: list[int] = []
+        self.thresholds = inner.thresholds
 
     def answer(self, question, history=(), **kwargs):
         raise AssertionError("a streaming engine is streamed")
@@ -509,7 +514,7 @@ async def test_ask_shows_an_llm_answer_as_it_is_written_then_the_verified_one(ma
     assert shown[-1] == "Interfax reported Lavrov's comments from Hamburg, the agency said. ▌"  # markers held back
     final = itx.last()
     assert final.kind == "edit" and final.embed.description.endswith("the agency said [1].")
-    assert final.embed.footer.text.startswith("llm · fake/model") and custom_ids(final.view)[0].startswith("ragbot:")
+    assert " · llm · fake/model" in final.embed.footer.text and custom_ids(final.view)[0].startswith("ragbot:")
     assert streaming.threads and threading.get_ident() not in streaming.threads
 
 

@@ -1,4 +1,5 @@
-"""bot/discord_bot/embeds.py: splitting, shortening, mention stripping, and embeds within Discord's limits."""
+"""bot/discord_bot/embeds.py and sources.py: splitting, shortening, mention stripping, the answer embed (its
+bold short answer and confidence word) and the Sources message, within Discord's limits."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.discord_bot import embeds
+from bot.discord_bot import embeds, sources
 from bot.discord_bot.feedback import SourceRow, StoredAnswer, source_rows
-from retrieval.schema import Answer, Citation, Hit, Passage, Span
+from retrieval import confidence_word
+from retrieval.schema import Answer, Citation, Hit, Passage, ShortAnswer, Span
 
 ANSWERABLE = "How long was the cease-fire proposed in the resolution that was blocked?"
 UNANSWERABLE = "Can you give me a recipe for hummus?"
+THRESHOLDS = (0.2, 0.6)  # (refusal, confident) for constructed answers; real ones use engine.thresholds
 
 
 def _squash(text: str) -> str:
@@ -133,27 +136,32 @@ def test_no_mentions_allows_nobody():
 # -- answer embeds over real answers ----------------------------------------------------------
 def test_answerable_embed_from_the_engine(engine):
     answer = engine.answer(ANSWERABLE)
-    assert answer.answerable and answer.citations
-    reply = embeds.answer_reply(answer)
+    assert answer.answerable and answer.citations and answer.short_answer
+    reply = embeds.answer_reply(answer, engine.thresholds)
     embed = reply.embed
     check_limits(embed)
     assert reply.overflow == ()
     assert embed.title == ANSWERABLE
-    assert embed.description == answer.answer and "[1]" in embed.description
+    lead, text = embed.description.split("\n", 1)
+    assert lead == f"**{answer.short_answer.text}**"  # the phrase that answers, bold, on the first line
+    assert text == answer.answer and "[1]" in text
     assert embed.colour == embeds.ANSWERED_COLOUR
     first = embed.fields[0]
     assert first.name.startswith("[1] ") and "000_7f696d753bde9fea.txt ¶" in first.name
     assert "seven-day cease-fire" in first.value
-    assert embed.footer.text.startswith("extractive · no LLM · ") and embed.footer.text.endswith(" ms")
+    word = confidence_word(answer.confidence, engine.thresholds)
+    assert embed.footer.text.startswith(f"confidence: {word} · extractive · no LLM · ")
+    assert embed.footer.text.endswith(" ms") and word in ("medium", "high")
     assert len(embed.fields) == len(answer.citations)
 
 
 def test_unanswerable_embed_shows_the_closest_passage(engine):
     answer = engine.answer(UNANSWERABLE)
-    assert not answer.answerable and answer.closest
-    embed = embeds.answer_reply(answer).embed
+    assert not answer.answerable and answer.closest and answer.short_answer is None
+    embed = embeds.answer_reply(answer, engine.thresholds).embed
     check_limits(embed)
-    assert embed.description == "The article doesn't say."
+    assert embed.description == "The article doesn't say."  # no bold line
+    assert embed.footer.text.startswith("confidence: low · extractive")
     assert embed.colour == embeds.UNANSWERED_COLOUR
     (field,) = embed.fields
     assert (
@@ -203,7 +211,7 @@ def _big_answer(n_citations: int, answer_chars: int, quote_chars: int) -> Answer
 )
 def test_embeds_stay_within_every_limit(n, chars, quote):
     answer = _big_answer(n, chars, quote)
-    reply = embeds.answer_reply(answer)
+    reply = embeds.answer_reply(answer, THRESHOLDS)
     check_limits(reply.embed)
     assert all(0 < len(t) <= embeds.MESSAGE_LIMIT for t in reply.overflow)
     shown = reply.embed.description.removesuffix(" … (continued below)")
@@ -218,8 +226,57 @@ def test_embeds_stay_within_every_limit(n, chars, quote):
 def test_markdown_in_quotes_is_escaped():
     answer = _big_answer(1, 50, 20)
     c = replace(answer.citations[0], quote="*bold* and _it_")
-    embed = embeds.answer_reply(replace(answer, citations=(c,))).embed
+    embed = embeds.answer_reply(replace(answer, citations=(c,)), THRESHOLDS).embed
     assert embed.fields[0].value == "“\\*bold\\* and \\_it\\_”"
+
+
+def _with_short(answer: Answer, text: str, **changes) -> Answer:
+    """`answer` whose first citation quotes `text` inside a sentence, with `text` as its short answer."""
+    c = answer.citations[0]
+    quote = f"The agency reported from {text} on Friday."
+    start = c.start + len("The agency reported from ")
+    short = ShortAnswer(text, c.source, start, start + len(text))
+    return replace(answer, citations=(replace(c, quote=quote), *answer.citations[1:]), short_answer=short, **changes)
+
+
+def test_the_short_answer_is_the_first_line_in_bold_escaped_and_defused():
+    answer = _with_short(_big_answer(1, 60, 20), "Ham_burg *port* <@123456789012345678>", note=None)
+    embed = embeds.answer_reply(answer, THRESHOLDS).embed
+    check_limits(embed)
+    lead, text = embed.description.split("\n", 1)
+    assert lead == "**Ham\\_burg \\*port\\* <@\u200b123456789012345678>**"  # markdown shown as text, no ping
+    assert text == answer.answer.strip()
+
+
+def test_without_a_short_answer_the_description_is_the_answer_alone():
+    llm = replace(_big_answer(1, 60, 20), mode="llm", model="openai/gpt-4o-mini", confidence=0.9)
+    embed = embeds.answer_reply(llm, THRESHOLDS).embed
+    assert embed.description == llm.answer.strip() and not embed.description.startswith("**")
+    assert embed.footer.text.startswith("confidence: high · llm · openai/gpt-4o-mini · 12 ms")
+    stray = _with_short(_big_answer(1, 60, 20), "Hamburg", answerable=False)  # a refusal never leads with one
+    assert not embeds.answer_reply(stray, THRESHOLDS).embed.description.startswith("**")
+
+
+@pytest.mark.parametrize(
+    ("confidence", "word"),
+    [(0.0, "low"), (0.1999, "low"), (0.2, "medium"), (0.5999, "medium"), (0.6, "high"), (1.0, "high")],
+)
+def test_the_footer_words_the_confidence_at_the_thresholds(confidence, word):
+    answer = replace(_big_answer(1, 60, 20), confidence=confidence, dropped_citations=0)
+    footer = embeds.answer_reply(answer, THRESHOLDS).embed.footer.text
+    assert footer.startswith(f"confidence: {word} · generative · ")
+
+
+@pytest.mark.parametrize(("n", "chars", "quote"), [(1, 100, 50), (12, 3900, 1500), (30, 12000, 5000)])
+def test_a_long_short_answer_keeps_every_limit_and_stays_first(n, chars, quote):
+    answer = _with_short(_big_answer(n, chars, quote), "Ham *burg* " * 100)  # 1,100 characters of markdown
+    reply = embeds.answer_reply(answer, THRESHOLDS)
+    check_limits(reply.embed)
+    lead, text = reply.embed.description.split("\n", 1)
+    assert lead.startswith("**Ham \\*burg\\* ") and lead.endswith("…**")
+    assert len(lead) <= 2 * embeds.SHORT_ANSWER_CHARS + 4
+    shown = text.removesuffix(" … (continued below)")
+    assert _squash(shown + "".join(reply.overflow)) == _squash(answer.answer)  # the lead is never in the overflow
 
 
 def test_a_draft_is_marked_unfinished_and_stays_within_limits():
@@ -239,7 +296,7 @@ def _record(rows: tuple[SourceRow, ...], answerable: bool = True) -> StoredAnswe
 def test_sources_show_each_passage_in_full_with_the_quote_in_bold(engine):
     answer = engine.answer(ANSWERABLE)
     rows = source_rows(answer)
-    messages = embeds.sources_messages(_record(rows))
+    messages = sources.sources_messages(_record(rows))
     text = "\n".join(messages)
     for r in rows:
         assert f"**[{r.n}]**" in text and f"¶{r.paragraph}" in text and f"score {r.score:.2f}" in text
@@ -247,29 +304,29 @@ def test_sources_show_each_passage_in_full_with_the_quote_in_bold(engine):
 
     passage = "Before the quote. The quoted words. After it."
     row = SourceRow(1, "seeds/a.txt", "Title", 4, 0.61, "The quoted words.", passage, 100, 118, 135)
-    (message,) = embeds.sources_messages(_record((row,)))
+    (message,) = sources.sources_messages(_record((row,)))
     assert "> Before the quote. **The quoted words.** After it." in message
     assert "**[1]** Title · `a.txt` ¶4 · chars 118-135 · score 0.61" in message
 
 
 def test_sources_of_an_unanswered_question_name_the_closest_passage(engine):
     answer = engine.answer(UNANSWERABLE)
-    (message,) = embeds.sources_messages(_record(source_rows(answer), answerable=False))
+    (message,) = sources.sources_messages(_record(source_rows(answer), answerable=False))
     assert "do not answer it" in message and "**Closest passage** (not a citation)" in message
-    assert embeds.sources_messages(_record((), answerable=False))[0].endswith("nothing close to this question.")
+    assert sources.sources_messages(_record((), answerable=False))[0].endswith("nothing close to this question.")
 
 
 def test_long_sources_are_packed_into_messages_of_2000():
     rows = tuple(SourceRow(i, "s.txt", "", i, 0.5, "q", "word " * 150, 0, 0, 1) for i in range(1, 12))
-    messages = embeds.sources_messages(_record(rows))
+    messages = sources.sources_messages(_record(rows))
     assert len(messages) > 1 and all(len(m) <= 2000 for m in messages)
     assert sum(m.count("**[") for m in messages) == 11
     huge = SourceRow(1, "s.txt", "", 1, 0.5, "q", "Long sentence here. " * 300, 0, 0, 1)
-    assert all(len(m) <= 2000 for m in embeds.sources_messages(_record((huge,))))
+    assert all(len(m) <= 2000 for m in sources.sources_messages(_record((huge,))))
 
 
 def test_pack_joins_blocks_until_full():
-    assert embeds.pack(["a" * 10, "b" * 10, "c" * 10], limit=22) == ["a" * 10 + "\n\n" + "b" * 10, "c" * 10]
+    assert sources.pack(["a" * 10, "b" * 10, "c" * 10], limit=22) == ["a" * 10 + "\n\n" + "b" * 10, "c" * 10]
 
 
 # -- /about and the rest -----------------------------------------------------------------------
@@ -291,6 +348,6 @@ def test_about_embed_lists_documents_within_limits():
 
 def test_answer_without_timings_or_title():
     answer = Answer(question="", answer="", answerable=False, closest=Span("s.txt", "near", 0, 4, 0.1))
-    embed = embeds.answer_reply(answer).embed
+    embed = embeds.answer_reply(answer, THRESHOLDS).embed
     assert embed.title is None and embed.description == "…"
-    assert embed.footer.text == "extractive · no LLM"
+    assert embed.footer.text == "confidence: low · extractive · no LLM"

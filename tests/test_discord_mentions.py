@@ -16,6 +16,7 @@ import discord.ext.test as dpytest
 import pytest
 
 from bot.discord_bot.app import RagBot, intents_for
+from bot.discord_bot.embeds import answer_of_description
 from bot.discord_bot.feedback import FeedbackStore
 
 QUESTION = "Who said opposition fighters would be eradicated?"
@@ -49,9 +50,10 @@ async def test_a_mention_gets_a_cited_answer_in_the_channel(bot):
     assert embed.title == QUESTION
     assert "Lavrov" in embed.description and "[1]" in embed.description
     assert embed.fields[0].name.startswith("[1] ") and "“eradicated”" in embed.fields[0].value
-    assert embed.footer.text.startswith("extractive · no LLM · ")
+    assert embed.footer.text.startswith("confidence: ") and " · extractive · no LLM · " in embed.footer.text
     (record,) = bot.store.by_messages([reply.id]).values()
-    assert record.question == QUESTION and record.answer == embed.description and record.channel_id == asked.channel.id
+    assert record.question == QUESTION and record.answer == answer_of_description(embed.description)
+    assert record.channel_id == asked.channel.id
     assert dpytest.verify().message().nothing()
 
 
@@ -59,7 +61,7 @@ async def test_the_channel_history_becomes_the_conversation(bot):
     await dpytest.message(f"<@{bot.user.id}> {QUESTION}")
     reply = dpytest.get_message()
     turns = await bot.conversation(reply.channel)
-    assert [(t.question, t.answer) for t in turns] == [(QUESTION, reply.embeds[0].description)]
+    assert [(t.question, t.answer) for t in turns] == [(QUESTION, answer_of_description(reply.embeds[0].description))]
 
 
 async def test_messages_without_a_mention_are_left_alone(bot):

@@ -13,6 +13,7 @@ import pytest
 
 from bot.discord_bot.app import APOLOGY
 from bot.discord_bot.conversation import turns_from_messages
+from bot.discord_bot.embeds import answer_of_description
 from bot.discord_bot.feedback import FeedbackStore
 from bot.discord_bot.replies import InChannel
 from retrieval.schema import Turn
@@ -70,6 +71,7 @@ def test_turns_come_from_the_bots_answers_in_order(tmp_path, engine):
         store.set_message(store.add(answer), message_id)
     bot_author, someone = SimpleNamespace(id=BOT_ID), SimpleNamespace(id=5)
     unknown = discord.Embed(title="An older question", description="An older answer [1]")
+    led = discord.Embed(title="Where from?", description="**Hamburg**\nInterfax reported from Hamburg \\*live\\* [1]")
     messages = [
         SimpleNamespace(id=10, author=someone, embeds=[]),
         SimpleNamespace(id=11, author=bot_author, embeds=[]),
@@ -77,14 +79,16 @@ def test_turns_come_from_the_bots_answers_in_order(tmp_path, engine):
         SimpleNamespace(id=13, author=bot_author, embeds=[]),
         SimpleNamespace(id=14, author=bot_author, embeds=[unknown]),  # not in the store: read from its embed
         SimpleNamespace(id=15, author=bot_author, embeds=[]),  # a plain message of ours: not a turn
+        SimpleNamespace(id=16, author=bot_author, embeds=[led]),  # its bold short-answer line is not the answer
     ]
     turns = turns_from_messages(messages, BOT_ID, store, max_turns=6)
     assert turns == [
         Turn(a1.question, a1.answer),
         Turn(a2.question, a2.answer),
         Turn("An older question", "An older answer [1]"),
+        Turn("Where from?", "Interfax reported from Hamburg \\*live\\* [1]"),
     ]
-    assert turns_from_messages(messages, BOT_ID, store, max_turns=2) == turns[1:]
+    assert turns_from_messages(messages, BOT_ID, store, max_turns=2) == turns[2:]
     assert turns_from_messages(messages, BOT_ID, store, max_turns=0) == []
     assert turns_from_messages(messages, 999, store, max_turns=6) == []
     store.close()
@@ -113,7 +117,7 @@ async def test_a_follow_up_in_the_thread_uses_its_history(make_bot, engine):
     channel = FakeTextChannel()
     await post(bot, f"<@{BOT_ID}> {FIRST}", channel, mentions=[ME])
     (thread,) = channel.made_threads
-    first_answer = thread.sent[0].embed.description
+    first_answer = answer_of_description(thread.sent[0].embed.description)  # the answer, not its bold lead
     await post(bot, FOLLOW_UP, thread)  # no mention: needs the message-content intent
     assert recording.calls[1] == (FOLLOW_UP, [Turn(FIRST, first_answer)])
     follow = thread.sent[1]

@@ -35,7 +35,7 @@ def test_the_readable_files_are_ingested_and_the_skips_typed(make_settings, embe
     assert report.added == report.files == 1 and report.passages > 0
     reasons = {s.path.name: s.reason for s in report.skipped}
     assert reasons == {
-        "image.txt": SkipReason.NOT_UTF8,
+        "image.txt": SkipReason.BINARY,
         "nul.md": SkipReason.BINARY,
         "notes.pdf": SkipReason.UNSUPPORTED,
     }
@@ -62,7 +62,7 @@ def test_the_cli_lists_every_skip_at_the_end_and_exits_2_only_for_lost_files(tmp
     assert result.exit_code == 2, result.output
     assert "1 new" in result.stdout
     lines = result.stderr.splitlines()
-    assert lines[-3].startswith("skipped docs/image.txt: not UTF-8 text (")
+    assert lines[-3] == "skipped docs/image.txt: a binary file, not text (it holds NUL bytes)"
     assert lines[-2] == "skipped docs/notes.pdf: not a .txt, .md or .html file"
     assert lines[-1] == "ragbot: 1 file(s) could not be read (listed above)"
     listing = CliRunner().invoke(cli, ["sources"], catch_exceptions=False)

@@ -24,10 +24,11 @@ from hypothesis import strategies as st
 
 from bot.cli import cli
 from bot.discord_bot import embeds as fmt
+from bot.discord_bot import sources
 from bot.discord_bot.feedback import StoredAnswer, source_rows
 from retrieval import MAX_QUESTION_CHARS, Engine, clean_question
 from retrieval.errors import InputError
-from retrieval.schema import Answer, Citation, Hit, Passage, Span
+from retrieval.schema import Answer, Citation, Hit, Passage, ShortAnswer, Span
 from tests.helpers import ARTICLE, ROOT
 
 SCHEMA = json.loads((ROOT / "tests" / "answer.schema.json").read_text(encoding="utf-8"))
@@ -217,6 +218,12 @@ def answers(draw) -> Answer:
         e = draw(st.integers(s + 1, len(text)))
         citations.append(Citation(len(citations) + 1, source, text[s:e], p.start + s, p.start + e, 0.5, p.id, i))
     answerable = draw(st.booleans()) and bool(citations)
+    short = None
+    if citations and draw(st.booleans()):  # a phrase of the first quote (hostile text too); shown only if answered
+        c = citations[0]
+        s = draw(st.integers(0, len(c.quote) - 1))
+        e = draw(st.integers(s + 1, len(c.quote)))
+        short = ShortAnswer(c.quote[s:e], c.source, c.start + s, c.start + e)
     closest = None
     if not answerable and passages:
         p = passages[0]
@@ -233,6 +240,8 @@ def answers(draw) -> Answer:
         retrieved=tuple(Hit(p, 0.5) for p in passages),
         timings_ms={"total": draw(st.floats(0, 1e7))},
         dropped_citations=draw(st.integers(0, 50)),
+        confidence=draw(st.floats(0, 1)),
+        short_answer=short,
     )
 
 
@@ -259,13 +268,14 @@ def assert_cannot_ping(texts: list[str]) -> None:
 @hypothesis_settings(max_examples=budget(300))
 @given(answer=answers())
 def test_answer_embeds_keep_discord_limits_and_never_ping(answer):
-    reply = fmt.answer_reply(answer)
+    reply = fmt.answer_reply(answer, (0.3, 0.7))
     texts = check_embed(reply.embed)
+    assert reply.embed.footer.text.startswith(("confidence: low · ", "confidence: medium · ", "confidence: high · "))
     assert all(0 < len(t) <= fmt.MESSAGE_LIMIT for t in reply.overflow)
     assert_cannot_ping(texts + list(reply.overflow))
     record = StoredAnswer(1, "now", 1, 1, 1, 1, answer.question, answer.answer, answer.answerable,
                           answer.mode, answer.model, source_rows(answer))
-    messages = fmt.sources_messages(record)
+    messages = sources.sources_messages(record)
     assert messages and all(0 < len(m) <= fmt.MESSAGE_LIMIT for m in messages)
     assert_cannot_ping(messages)
 

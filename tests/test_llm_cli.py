@@ -96,21 +96,21 @@ def test_chat_condenses_follow_ups(run, server):
 
 
 def _answer(text: str) -> Answer:
-    return Answer(question="q", answer=text, answerable=True, mode="llm", model="m")
+    return Answer(question="q", answer=text, answerable=True, mode="llm", model="m", confidence=0.7)
 
 
 def test_show_answer_streams_only_on_a_terminal():
     events = [TextDelta("Draft "), TextDelta("text"), TextDelta("Redo", restart=True), Final(_answer("Verified [1]."))]
     terminal = io.StringIO()
-    answer = show_answer(Console(file=terminal, force_terminal=True, width=80), events)
+    answer = show_answer(Console(file=terminal, force_terminal=True, width=80), events, (0.2, 0.6))
     assert answer.answer == "Verified [1]."
     shown = terminal.getvalue()
     assert "Draft text" in shown and "Redo" in shown
     after_live = shown.rsplit("\x1b[2K", 1)[1]  # the live area is erased, then the verified answer drawn
-    assert re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", after_live).strip() == "Verified [1]."
+    assert re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", after_live).strip() == "Verified [1].\nconfidence: high"
     piped = io.StringIO()
-    show_answer(Console(file=piped, force_terminal=False, width=80), events)
-    assert piped.getvalue() == "Verified [1].\n"
+    show_answer(Console(file=piped, force_terminal=False, width=80), events, (0.2, 0.6))
+    assert piped.getvalue() == "Verified [1].\nconfidence: high\n"  # an LLM answer has no short answer
 
 
 def test_offline_ask_never_imports_litellm(store_copy, tmp_path):

@@ -16,6 +16,7 @@ import discord
 import pytest
 
 from bot.discord_bot import embeds as fmt
+from bot.discord_bot import sources
 from bot.discord_bot.buttons import show_sources
 from bot.discord_bot.feedback import StoredAnswer, source_rows
 from retrieval.documents.ingest import ingest
@@ -215,12 +216,12 @@ def test_the_rendered_poison_cannot_ping_or_link(poisoned):
     answer = engine.answer("What does the notice about the Aleppo cease-fire say to everyone?")
     rows = source_rows(answer)
     assert any("notice.txt" in r.source for r in rows), "the question should reach the poisoned passage"
-    reply = fmt.answer_reply(answer)
+    reply = fmt.answer_reply(answer, engine.thresholds)
     record = StoredAnswer(1, "now", 1, 1, 1, 1, answer.question, answer.answer, answer.answerable,
                           answer.mode, answer.model, rows)
     embed = reply.embed
     parts = [embed.title, embed.description, *(t for f in embed.fields for t in (f.name, f.value)), embed.footer.text]
-    shown = [*(t for t in parts if t), *reply.overflow, *fmt.sources_messages(record)]
+    shown = [*(t for t in parts if t), *reply.overflow, *sources.sources_messages(record)]
     joined = "\n".join(shown)
     assert "@\u200beveryone" in joined or "<@\u200b&" in joined  # the poison is shown, defused
     for text in shown:

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.discord_bot.app import APOLOGY
+from bot.discord_bot.embeds import answer_of_description
 from retrieval.documents.ingest import ingest
 from retrieval.engine import Engine
 from retrieval.errors import StoreError
@@ -343,7 +344,7 @@ async def test_a_server_lost_mid_run_is_an_error_per_question_then_recovers(
         assert (after.answer, after.citations) == (before.answer, before.citations)
         itx = FakeInteraction(bot, 2)
         await cog.ask.callback(cog, itx, QUESTION)
-        assert itx.last().embed is not None and itx.last().embed.description == before.answer
+        assert itx.last().embed is not None and answer_of_description(itx.last().embed.description) == before.answer
     finally:
         bot.store.close()
 

@@ -6,6 +6,7 @@
     replies.py       where an answer goes: a channel, thread or DM, or an interaction's response
     buttons.py       the persistent Sources / 👍 / 👎 buttons under every answer
     embeds.py        pure renderings: embeds, 2,000-character messages, defused mentions, thread names
+    sources.py       the Sources message: each cited passage in full, in 2,000-character messages
     feedback.py      the SQLite store of posted answers and votes
     cogs/            /ask, /about, and questions by message, one cog per file
 

@@ -225,7 +225,7 @@ class RagBot(commands.Bot):
         """The one send path: keep the answer, show its embed and buttons (replacing any draft), note the
         message that shows it, then send any text that did not fit."""
         answer_id = self.store.add(answer, user_id=place.user_id, guild_id=place.guild_id, channel_id=place.channel_id)
-        reply = answer_reply(answer)
+        reply = answer_reply(answer, self.engine.thresholds)
         sent = await place.show(embed=reply.embed, view=answer_buttons(answer_id))
         self.store.set_message(answer_id, sent.id, sent.channel.id)
         for text in reply.overflow:

@@ -2,7 +2,7 @@
 
 They are persistent: a button's custom id is `ragbot:<action>:<answer id>` and the feedback store
 holds the rest, so a click works after a restart. Replies are ephemeral; a failure is the bot's one
-apology. Leaves out rendering (embeds.py) and the store itself (feedback.py).
+apology. Leaves out rendering (embeds.py, sources.py) and the store itself (feedback.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from .embeds import no_mentions, sources_messages
+from .embeds import no_mentions
+from .sources import sources_messages
 
 if TYPE_CHECKING:
     from .app import RagBot

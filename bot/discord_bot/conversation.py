@@ -2,7 +2,7 @@
 
 An answer is found in the feedback store by the id of the message that shows it; one the store does
 not know (say, the store file was replaced) is read from its embed (question as title, answer as
-description). Leaves out the user's own messages: each answer carries its question.
+description, less the bold short-answer line). Leaves out the user's own messages: each answer carries its question.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import discord
 
 from retrieval import Turn
 
+from .embeds import answer_of_description
 from .feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ def turns_from_messages(messages: Sequence[Any], bot_id: int, store: FeedbackSto
         if m.id in known:
             turns.append(Turn(known[m.id].question, known[m.id].answer))
         elif m.embeds and m.embeds[0].title and m.embeds[0].description and not m.embeds[0].description.endswith("▌"):
-            turns.append(Turn(m.embeds[0].title, m.embeds[0].description))  # (a "▌" draft was never finished)
+            shown = answer_of_description(m.embeds[0].description)
+            turns.append(Turn(m.embeds[0].title, shown))  # (a "▌" draft was never finished)
     return turns[-max_turns:]
 
 

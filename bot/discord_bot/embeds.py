@@ -1,5 +1,11 @@
 """Discord renderings of answers: embeds within Discord's limits and messages split at 2,000 characters.
 
+An answer's embed: the question as its title; the description opens with the short answer in bold
+on its own line (when the answer has one), then the answer text with its `[n]` markers; a field
+per cited quote (or the closest passage when refused) and any note; the footer says the confidence
+as a word ("confidence: high", the core's `confidence_word` over the engine's thresholds, passed in),
+then mode, model and time. The Sources message is sources.py's.
+
 Pure: builds `discord.Embed` objects and strings, sends nothing. Limits honoured: 2,000 characters a
 message, 256 a title or field name, 4,096 a description, 1,024 a field value, 25 fields, 2,048 a
 footer, 6,000 an embed in total, 100 a thread name. Text is cut on sentence boundaries (a `[n]`
@@ -11,14 +17,12 @@ and anything stateful (app.py, buttons.py and the cogs).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 import discord
-
-from .feedback import SourceRow, StoredAnswer
 
 if TYPE_CHECKING:
     from retrieval import Answer
@@ -33,6 +37,7 @@ FOOTER_LIMIT = 2048
 EMBED_LIMIT = 6000
 THREAD_NAME_LIMIT = 100
 
+SHORT_ANSWER_CHARS = 200  # the bold first line; a short answer is a phrase, this only bounds a stray one
 QUOTE_CHARS = 300  # a quote shown under an answer; the Sources button shows passages in full
 MAX_SOURCE_FIELDS = 10
 ELLIPSIS = "…"
@@ -112,11 +117,11 @@ def thread_name(question: str) -> str:
     return shorten(defuse_mentions(" ".join(question.split())), THREAD_NAME_LIMIT) or "Question"
 
 
-def _file_name(source: str) -> str:
+def file_name(source: str) -> str:
     return defuse_mentions(PurePosixPath(source).name or source)
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
     """Text from a document, a model or a user, shown as data: markdown escaped, mentions defused."""
     return defuse_mentions(discord.utils.escape_markdown(text))
 
@@ -130,8 +135,11 @@ class Reply:
     overflow: tuple[str, ...] = ()
 
 
-def _footer(answer: Answer) -> str:
-    parts = [answer.mode, shorten(defuse_mentions(answer.model or "no LLM"), 100)]
+def _footer(answer: Answer, thresholds: tuple[float, float]) -> str:
+    from retrieval import confidence_word  # the judge's module: loaded by the engine that made the answer
+
+    word = confidence_word(answer.confidence, thresholds)
+    parts = [f"confidence: {word}", answer.mode, shorten(defuse_mentions(answer.model or "no LLM"), 100)]
     total = answer.timings_ms.get("total")
     if total is not None:
         parts.append(f"{total:.0f} ms")
@@ -152,7 +160,13 @@ def _closest_paragraph(answer: Answer) -> int | None:
     return None
 
 
-def _build(answer: Answer, description: str, quote_chars: int) -> discord.Embed:
+def _lead(answer: Answer) -> str:
+    """The description's first line: the short answer in bold; "" without one (refusals, LLM answers)."""
+    words = " ".join(answer.short_answer.text.split()) if answer.short_answer and answer.answerable else ""
+    return f"**{escape_text(shorten(words, SHORT_ANSWER_CHARS))}**\n" if words else ""
+
+
+def _build(answer: Answer, description: str, quote_chars: int, footer: str) -> discord.Embed:
     embed = discord.Embed(
         title=shorten(defuse_mentions(answer.question), TITLE_LIMIT) or None,
         description=description,
@@ -162,9 +176,9 @@ def _build(answer: Answer, description: str, quote_chars: int) -> discord.Embed:
     shown = answer.citations[:MAX_SOURCE_FIELDS]
     for c in shown:
         title, _ = titles.get(c.passage_id, ("", 0))
-        where = f"{_file_name(c.source)} ¶{c.paragraph}" if c.paragraph else _file_name(c.source)
-        name = f"[{c.n}] {shorten(_escape(title), 80)} · {where}" if title else f"[{c.n}] {where}"
-        value = f"“{shorten(_escape(c.quote), min(quote_chars, FIELD_LIMIT - 2))}”"
+        where = f"{file_name(c.source)} ¶{c.paragraph}" if c.paragraph else file_name(c.source)
+        name = f"[{c.n}] {shorten(escape_text(title), 80)} · {where}" if title else f"[{c.n}] {where}"
+        value = f"“{shorten(escape_text(c.quote), min(quote_chars, FIELD_LIMIT - 2))}”"
         embed.add_field(name=shorten(name, FIELD_NAME_LIMIT), value=value, inline=False)
     hidden = len(answer.citations) - len(shown)
     if hidden > 0:
@@ -172,23 +186,26 @@ def _build(answer: Answer, description: str, quote_chars: int) -> discord.Embed:
     if not answer.answerable and answer.closest:
         span = answer.closest
         paragraph = _closest_paragraph(answer)
-        where = f"{_file_name(span.source)} ¶{paragraph}" if paragraph else _file_name(span.source)
+        where = f"{file_name(span.source)} ¶{paragraph}" if paragraph else file_name(span.source)
         name = f"Closest passage (not an answer) · {where} · score {span.score:.2f}"
-        value = f"“{shorten(_escape(span.quote), min(quote_chars, FIELD_LIMIT - 2))}”"
+        value = f"“{shorten(escape_text(span.quote), min(quote_chars, FIELD_LIMIT - 2))}”"
         embed.add_field(name=shorten(name, FIELD_NAME_LIMIT), value=value, inline=False)
     if answer.note and answer.note.strip():  # Discord rejects a field with an empty value
-        embed.add_field(name="Note", value=shorten(_escape(answer.note), FIELD_LIMIT), inline=False)
-    embed.set_footer(text=_footer(answer))
+        embed.add_field(name="Note", value=shorten(escape_text(answer.note), FIELD_LIMIT), inline=False)
+    embed.set_footer(text=footer)
     return embed
 
 
-def answer_reply(answer: Answer) -> Reply:
-    """The embed for an answer: text with [n] markers, numbered quotes, the closest passage when
-    unanswerable, and a footer with mode, model and latency. Text that does not fit follows as messages."""
-    text = _escape(answer.answer.strip()) or ELLIPSIS
-    head, overflow = _head(text, DESCRIPTION_LIMIT)
+def answer_reply(answer: Answer, thresholds: tuple[float, float]) -> Reply:
+    """The embed for an answer: the short answer in bold, then the text with [n] markers; numbered
+    quotes, the closest passage when unanswerable, and a footer with the confidence as a word over
+    `thresholds` (refusal, confident: `Engine.thresholds`), mode, model and latency. Text that does not
+    fit follows as messages; the bold first line always stays in the embed."""
+    lead, footer = _lead(answer), _footer(answer, thresholds)
+    text = escape_text(answer.answer.strip()) or ELLIPSIS
+    head, overflow = _head(text, DESCRIPTION_LIMIT - len(lead))
     for quote_chars in (QUOTE_CHARS, 200, 120, 60):
-        embed = _build(answer, head, quote_chars)
+        embed = _build(answer, lead + head, quote_chars, footer)
         if len(embed) <= EMBED_LIMIT:
             return Reply(embed, tuple(overflow))
     # still too long (a very long answer beside many sources): the description gets what is left
@@ -196,15 +213,22 @@ def answer_reply(answer: Answer) -> Reply:
     while len(embed) > EMBED_LIMIT and room > 0:
         room -= len(embed) - EMBED_LIMIT
         head, overflow = _head(text, max(room, 40))
-        embed = _build(answer, head, 60)
+        embed = _build(answer, lead + head, 60, footer)
     return Reply(embed, tuple(overflow))
+
+
+def answer_of_description(description: str) -> str:
+    """The answer text an answer embed's description shows, without its bold short-answer first line
+    (the answer's own asterisks are escaped, so a description opening with "**" opens with that line)."""
+    first, newline, rest = description.partition("\n")
+    return rest if newline and first.startswith("**") and first.endswith("**") and len(first) > 4 else description
 
 
 def draft_embed(question: str, text: str) -> discord.Embed:
     """An answer while the LLM is still writing it: unverified text, no sources yet."""
     return discord.Embed(
         title=shorten(defuse_mentions(question), TITLE_LIMIT) or None,
-        description=shorten(_escape(text), DESCRIPTION_LIMIT - 2) + " ▌",
+        description=shorten(escape_text(text), DESCRIPTION_LIMIT - 2) + " ▌",
         colour=discord.Colour.light_grey(),
     ).set_footer(text="writing… citations are checked when the answer is complete")
 
@@ -215,54 +239,6 @@ def _head(text: str, limit: int) -> tuple[str, list[str]]:
     note = f" {ELLIPSIS} (continued below)"
     cut = _cut(text, limit - len(note))
     return text[:cut].rstrip() + note, split_message(text[cut:])
-
-
-# -- the Sources message ----------------------------------------------------------------------
-def _passage_markdown(row: SourceRow) -> str:
-    """The passage in full, escaped, with the cited words in bold when the offsets point at them."""
-    a, b = row.start - row.passage_start, row.end - row.passage_start
-    if row.n and 0 <= a < b <= len(row.passage) and row.passage[a:b] == row.quote and (a, b) != (0, len(row.passage)):
-        text = f"{_escape(row.passage[:a])}**{_escape(row.quote)}**{_escape(row.passage[b:])}"
-    else:
-        text = _escape(row.passage)
-    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
-
-
-def _source_heading(row: SourceRow) -> str:
-    label = f"**[{row.n}]**" if row.n else "**Closest passage** (not a citation)"
-    title = f" {_escape(row.title)} ·" if row.title else ""
-    where = f"`{_file_name(row.source)}`" + (f" ¶{row.paragraph}" if row.paragraph else "")
-    return f"{label}{title} {where} · chars {row.start}-{row.end} · score {row.score:.2f}"
-
-
-def sources_messages(record: StoredAnswer) -> list[str]:
-    """Every cited passage in full (or the closest passage of an unanswered question), as messages
-    of at most 2,000 characters; a passage is never split unless it alone is too long."""
-    intro = f"Sources for “{_escape(shorten(record.question, 300))}”"
-    if not record.sources:
-        return [f"{intro}: none. The documents had nothing close to this question."]
-    if not record.answerable:
-        intro += ": the documents do not answer it; this is the nearest they come."
-    blocks = [intro] + [f"{_source_heading(r)}\n{_passage_markdown(r)}" for r in record.sources]
-    return pack(blocks)
-
-
-def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks with blank lines into as few messages as fit; a block too long alone is split."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        pieces = [block] if len(block) <= limit else split_message(block, limit)
-        for piece in pieces:
-            if current and len(current) + 2 + len(piece) <= limit:
-                current = f"{current}\n\n{piece}"
-            else:
-                if current:
-                    messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return messages
 
 
 # -- /about -----------------------------------------------------------------------------------
@@ -289,8 +265,8 @@ def about_embed(
     lines: list[str] = []
     used = 0
     for i, d in enumerate(documents):
-        name = _escape(shorten(d.title or _file_name(d.source), 120))
-        line = f"• {name} — `{_file_name(d.source)}` ({d.passages} passages)"
+        name = escape_text(shorten(d.title or file_name(d.source), 120))
+        line = f"• {name} — `{file_name(d.source)}` ({d.passages} passages)"
         more = f"…and {len(documents) - i} more"
         if used + len(line) + 1 > FIELD_LIMIT - len(more) - 1:
             lines.append(more)

@@ -27,6 +27,7 @@ from retrieval import (
     analyse_question,
     clean_question,
     judge_features,
+    read_text,
     sentence_spans,
     temporary_index,
 )
@@ -146,7 +147,7 @@ def answer_all(engine: Engine, examples: Sequence[Example]) -> None:
 def build(settings: Settings, qa: Path, docs: Path, squad: Path | None) -> Iterator[Example]:
     """Every labelled example (real questions first, then hard negatives), answered and featurised."""
     seeds = jsonl_examples(qa)
-    doc_texts = [p.read_text(encoding="utf-8") for p in sorted(docs.glob("*.txt"))]
+    doc_texts = [read_text(p) for p in sorted(docs.glob("*.txt"))]  # decoded as ingest decodes them
     for ex in seeds:
         ex.document = " ".join(doc_texts)
     squad_rows: list[Example] = []

@@ -4,7 +4,8 @@ judge.json holds {"version", "features": [...], "mean": [...], "scale": [...], "
 "intercept": float, "refusal_threshold": float, "confident_threshold": float, "fitted_on": ...}.
 `Judge.load(path)` checks it; `probability(features)` standardises the features in the stored order
 and returns sigmoid(coef . z + intercept) in [0, 1]. A feature missing from the input counts as its
-training mean (z = 0). Does not import scikit-learn or anything but numpy.
+training mean (z = 0). Does not import scikit-learn or anything but numpy. `confidence_word` names
+a confidence's band (low / medium / high) between the two thresholds, for every front-end to show.
 """
 
 from __future__ import annotations
@@ -101,3 +102,16 @@ def thresholds(settings: Settings, judge: Judge | None = None) -> tuple[float, f
         judge.refusal_threshold if refusal is None else refusal,
         judge.confident_threshold if confident is None else confident,
     )
+
+
+def confidence_word(confidence: float, thresholds: tuple[float, float]) -> str:
+    """The band a confidence falls in, as every front-end shows it: "low", "medium" or "high".
+
+    `thresholds` is (refusal, confident), as `Engine.thresholds` gives them: "low" below the refusal
+    threshold (where answers are refused), "high" at or above the confident one, "medium" between.
+    A confidence that is not a number (NaN) is "low".
+    """
+    refusal, confident = thresholds
+    if not confidence >= refusal:  # NaN compares false: low
+        return "low"
+    return "high" if confidence >= confident else "medium"

@@ -71,6 +71,15 @@ class IngestReport:
         return "; ".join(parts)
 
 
+def document_hash(doc: Document) -> str:
+    """What decides whether a document changed: its text, and for extracted kinds (.md, .html) the
+    extractor's version and the titles, so a changed extraction updates the store on re-ingest."""
+    if not doc.extraction:
+        return hashlib.sha1(doc.text.encode("utf-8")).hexdigest()  # plain text: as before
+    headings = "\n".join(f"{at}\t{h}" for at, h in doc.sections)
+    return hashlib.sha1(f"{doc.extraction}\n{doc.title}\n{headings}\n\n{doc.text}".encode()).hexdigest()
+
+
 def _under(source: str, root: str) -> bool:
     return source == root or source.startswith(root.rstrip("/") + "/")
 
@@ -126,7 +135,7 @@ def ingest(
     report.skipped = sorted([Skipped(p, SkipReason.UNSUPPORTED) for p in unsupported] + failed, key=lambda s: s.path)
     plans = []
     for doc in docs:
-        doc_hash = hashlib.sha1(doc.text.encode("utf-8")).hexdigest()
+        doc_hash = document_hash(doc)
         passages = split(doc)
         ids = [p.id for p in passages]
         current = index.catalog.document(doc.source)

@@ -1,10 +1,12 @@
 """Find and read source documents (.txt, .md, .html) into `Document`s.
 
-Offsets everywhere refer to `Document.text`: the file as read by `Path.read_text(encoding="utf-8")`
-for .txt and .md, and the text extracted by `html_text()` for .html (BeautifulSoup, standard parser).
-A document's source is its path relative to the root folder (retrieval/root.py). A file that cannot
-be used becomes a `Skipped` with its reason (`load_or_skip`), so one bad file never stops a folder.
-Does not fetch URLs, read PDFs, decode other encodings than UTF-8 or follow symlinked folders.
+Offsets everywhere refer to `Document.text`, which `read_text(path)` gives back for a citation: the
+decoded file for .txt (the file itself when it is UTF-8; other encodings detected), the plain text
+rendered from .md, and the main text extracted from .html (retrieval/documents/extract.py does the
+decoding and extraction). A document's source is its path relative to the root folder
+(retrieval/root.py). A file that cannot be used becomes a `Skipped` with its reason (`load_or_skip`),
+so one bad file never stops a folder. Does not fetch URLs, read PDFs or Word files, or follow
+symlinked folders.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from retrieval.documents.extract import EXTRACTION_VERSION, Extracted, NotText, decode, html_text, markdown_text
 from retrieval.errors import InputError
 from retrieval.root import source_id
 from retrieval.schema import Document
@@ -31,7 +34,7 @@ class SkipReason(StrEnum):
     """Why a file was not ingested; only UNSUPPORTED is expected (the others mean a file was lost)."""
 
     UNSUPPORTED = "not a .txt, .md or .html file"
-    NOT_UTF8 = "not UTF-8 text"
+    NOT_TEXT = "not text in an encoding ragbot can detect"
     BINARY = "a binary file, not text"
     UNREADABLE = "cannot be read"
 
@@ -74,50 +77,42 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return found, skipped
 
 
-def _read(path: Path) -> str:
-    """The file's text as read (UTF-8); UnicodeDecodeError, OSError, or ValueError for NUL bytes."""
-    raw = path.read_text(encoding="utf-8")
-    if "\x00" in raw:
-        raise ValueError("it holds NUL bytes")
-    return raw
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
 
 
-def html_text(markup: str) -> str:
-    """Visible text of an HTML page, one block per line (scripts and styles removed)."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        tag.decompose()
-    lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line)
+def _extract(path: Path) -> Extracted:
+    """The file decoded and, for .md and .html, extracted; NotText or OSError when it cannot be."""
+    text = decode(path.read_bytes())
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
+        return markdown_text(text)
+    if suffix in HTML_SUFFIXES:
+        return html_text(text)
+    return Extracted(text)
 
 
 def read_text(path: Path) -> str:
-    """The text offsets refer to (see module docstring)."""
+    """The text offsets refer to (see module docstring): what ingest stored for this file. InputError
+    when the file cannot be read or decoded."""
     try:
-        raw = _read(path)
-    except (UnicodeDecodeError, OSError, ValueError) as exc:
+        return _extract(path).text
+    except (NotText, OSError) as exc:
         raise InputError(str(_skipped(path, exc))) from None
-    return html_text(raw) if path.suffix.lower() in {".html", ".htm"} else raw
 
 
 def _skipped(path: Path, exc: Exception) -> Skipped:
-    if isinstance(exc, UnicodeDecodeError):
-        return Skipped(path, SkipReason.NOT_UTF8, f"{exc.reason} at byte {exc.start}")
+    if isinstance(exc, NotText):
+        return Skipped(path, SkipReason.BINARY if exc.binary else SkipReason.NOT_TEXT, str(exc))
     if isinstance(exc, OSError):
         return Skipped(path, SkipReason.UNREADABLE, exc.strerror or str(exc))
     return Skipped(path, SkipReason.BINARY, str(exc))
 
 
-def _title(path: Path, text: str) -> str:
-    if path.suffix.lower() in {".html", ".htm"}:
-        from bs4 import BeautifulSoup
-
-        node = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").title
-        if node and node.get_text(strip=True):
-            return node.get_text(strip=True)
-    for line in text.splitlines():
+def _title(path: Path, extracted: Extracted) -> str:
+    if extracted.title:
+        return extracted.title[:200]
+    for line in extracted.text.splitlines():
         line = line.strip().lstrip("#").strip()
         if line:
             return line[:200]
@@ -133,12 +128,18 @@ def load_document(path: Path, root: Path | None = None) -> Document:
 
 
 def load_or_skip(path: Path, root: Path | None = None) -> Document | Skipped:
-    """One file as a Document, or a Skipped saying why it could not be read (not UTF-8, binary, unreadable)."""
+    """One file as a Document, or a Skipped saying why it could not be read (no encoding fits, binary, unreadable)."""
     try:
-        text = _read(path)
-    except (UnicodeDecodeError, OSError, ValueError) as exc:
+        extracted = _extract(path)
+    except (NotText, OSError) as exc:
         return _skipped(path, exc)
-    if path.suffix.lower() in {".html", ".htm"}:
-        text = html_text(text)
-    return Document(source=display_path(path, root), title=_title(path, text), text=text)
+    kind = path.suffix.lower()
+    extraction = f"{kind}/{EXTRACTION_VERSION}" if kind in MARKDOWN_SUFFIXES | HTML_SUFFIXES else ""
+    return Document(
+        source=display_path(path, root),
+        title=_title(path, extracted),
+        text=extracted.text,
+        sections=extracted.sections,
+        extraction=extraction,
+    )
 

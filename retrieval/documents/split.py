@@ -4,6 +4,8 @@ Paragraphs are blank-line-separated blocks, or lines when a document has no blan
 copy puts one paragraph per line). A paragraph longer than `CHUNK_CHARS` is split by LangChain's
 `RecursiveCharacterTextSplitter` at sentence, then clause, then word boundaries; each passage keeps
 its paragraph number and exact offsets into the document text. No overlap: passages tile the text.
+A passage under a heading (`Document.sections`, from .md and .html) is titled "document title: heading"
+(the document title alone when it already holds the heading).
 """
 
 from __future__ import annotations
@@ -54,9 +56,20 @@ def passage_id(source: str, start: int, end: int, text: str) -> str:
     return f"{source}#{start}-{end}#{digest}"
 
 
+def section_title(doc: Document, offset: int) -> str:
+    """The title of the passage starting at `offset`: the document's, with the heading above it if any."""
+    heading = ""
+    for start, text in doc.sections:
+        if start > offset:
+            break
+        heading = text
+    return f"{doc.title}: {heading}" if heading and heading not in doc.title else doc.title
+
+
 def split(doc: Document) -> list[Passage]:
     passages: list[Passage] = []
     for number, (p_start, p_end) in enumerate(paragraphs(doc.text), start=1):
+        title = section_title(doc, p_start)
         para = doc.text[p_start:p_end]
         pieces = [para] if len(para) <= CHUNK_CHARS else _splitter().split_text(para)
         cursor = 0
@@ -68,9 +81,10 @@ def split(doc: Document) -> list[Passage]:
             start, end = p_start + offset, p_start + offset + len(piece)
             passages.append(
                 Passage(
-                    id=passage_id(doc.source, start, end, piece),
+                    # extracted kinds: the title is hashed too, so a renamed heading replaces the passage
+                    id=passage_id(doc.source, start, end, f"{title}\n{piece}" if doc.extraction else piece),
                     source=doc.source,
-                    title=doc.title,
+                    title=title,
                     paragraph=number,
                     start=start,
                     end=end,

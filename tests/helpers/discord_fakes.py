@@ -232,6 +232,10 @@ class Recording:
     def describe(self):
         return self.inner.describe()
 
+    @property
+    def thresholds(self):
+        return self.inner.thresholds
+
     def answer(self, question, history=(), **kwargs):
         with self._lock:
             self.calls.append((question, list(history)))
