@@ -171,10 +171,7 @@ def short_answer(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] |
                 located = analysis.answer_type == "place" and _LOCATIVE.search(sentence[: sp[0]]) is not None
                 # an adjective of nationality before a noun ("Russian state news agency") names no one
                 modifier = _DEMONYM.fullmatch(sentence[sp[0] : sp[1]]) and _LOWER_NEXT.match(sentence, sp[1])
-                # a single capitalised word opening the sentence may be capitalised only for that ("Opposition")
-                opening = not sentence[: sp[0]].strip(" “\"'(") and " " not in sentence[sp[0] : sp[1]]
-                penalty = (50 if modifier else 0) + (30 if opening else 0)
-                return (_distance(sp, positions) - (100 if located else 0) + penalty, sp[0])
+                return (_distance(sp, positions) - (100 if located else 0) + (50 if modifier else 0), sp[0])
 
             best = min(typed, key=cost)
             if analysis.several:  # "which countries": join "A, B and C" around the chosen item
