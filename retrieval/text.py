@@ -14,6 +14,7 @@ break itself, nor words of languages other than English (the stemmer is English)
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -136,6 +137,11 @@ def _stem(word: str) -> str:
 def stems(words: Sequence[str]) -> list[str]:
     """Porter stems, cached per word (sentences are re-scored for every question)."""
     return [_stem(w) for w in words]
+
+
+def bm25_idf(doc_freq: int, n_docs: int) -> float:
+    """BM25's IDF of a word found in `doc_freq` of `n_docs` passages (always positive)."""
+    return math.log(1.0 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
 
 
 def weighted_share(weights: dict[str, float], text: str) -> float:

@@ -33,6 +33,7 @@ from retrieval import JUDGE_PATH, load_settings
 
 from .calibrate import MAX_FALSE_REFUSAL
 from .judge_data import Example, build
+from .reliability import roc_auc
 
 FEATURES = ("score", "missing_entity_idf", "value_missing")
 SEED_NEGATIVE_WEIGHT = 0.3
@@ -72,16 +73,6 @@ def predict(params: Params, examples: Sequence[Example]) -> np.ndarray:
     p: np.ndarray = 1.0 / (1.0 + np.exp(-logit))
     p[[not ex.features for ex in examples]] = 0.0  # nothing retrieved: the engine refuses
     return p
-
-
-def auc(p: np.ndarray, y: np.ndarray) -> float:
-    """ROC AUC of `p` for the positives in `y` (ties count half)."""
-    pos, neg = p[y], p[~y]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    return float(
-        ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
-    )
 
 
 def decisions(p: np.ndarray, examples: Sequence[Example], t: float) -> dict[str, float]:
@@ -153,11 +144,15 @@ def curve(p: np.ndarray, examples: Sequence[Example]) -> list[str]:
     return rows
 
 
+def _fmt_auc(value: float | None) -> str:
+    return "nan" if value is None else f"{value:.3f}"
+
+
 def report(name: str, p: np.ndarray, examples: Sequence[Example], t: float) -> str:
     d = decisions(p, examples, t)
     y = np.array([ex.label for ex in examples])
     return (
-        f"| {name} | {len(examples)} | {auc(p, y):.3f} | {t:.3f} | {d['refusal']:.3f} | "
+        f"| {name} | {len(examples)} | {_fmt_auc(roc_auc(p.tolist(), y.tolist()))} | {t:.3f} | {d['refusal']:.3f} | "
         f"{d['false_refusal']:.3f} | {d['accuracy']:.3f} |"
     )
 

@@ -12,13 +12,12 @@ Does not choose or format the answer (compose.py).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from retrieval.answering.answer_types import expected_type, has_type
 from retrieval.schema import Hit, Passage
-from retrieval.text import sentence_spans, stems, terms, weighted_share
+from retrieval.text import bm25_idf, sentence_spans, stems, terms, weighted_share
 
 DENSE_WEIGHT = 0.55
 TYPE_PENALTY = 0.45
@@ -46,8 +45,7 @@ def weighted_terms(
     for source_text, factor in ((question, 1.0), (context, context_weight)):
         words = terms(source_text)
         for word, stem in zip(words, stems(words), strict=True):
-            df = doc_freq.get(word, 0)
-            idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+            idf = bm25_idf(doc_freq.get(word, 0), n_docs)
             weights[stem] = max(weights.get(stem, 0.0), idf * factor)
     return weights
 

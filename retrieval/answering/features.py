@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from retrieval.answering.normalise import normalised_tokens
 from retrieval.answering.question import ANSWER_TYPES, QuestionAnalysis
 from retrieval.answering.short_answer import candidates, expected_kinds
-from retrieval.text import stems, terms
+from retrieval.text import bm25_idf, stems, terms
 
 if TYPE_CHECKING:
     from retrieval.answering.query import Retrieval
@@ -83,11 +83,12 @@ def features(
 ) -> dict[str, float]:
     """Features of `sentence` (inside `passage`). `others`: evidence scores of the next distinct
     candidates, best first; `doc_freq(word)`: passages holding the word."""
-    max_idf = math.log(1.0 + (n_docs + 0.5) / 0.5)
-    idf = {
-        t.stem: math.log(1.0 + (n_docs - doc_freq(t.word) + 0.5) / (doc_freq(t.word) + 0.5)) / max_idf
-        for t in analysis.focus
-    }
+    max_idf = bm25_idf(0, n_docs)
+
+    def nidf(word: str) -> float:
+        return bm25_idf(doc_freq(word), n_docs) / max_idf
+
+    idf = {t.stem: nidf(t.word) for t in analysis.focus}
     total = sum(idf.values()) or 1.0
     sent_stems = set(stems(terms(sentence)))
     pass_stems = set(stems(terms(passage)))
@@ -148,10 +149,6 @@ def features(
             for words in ([w for w in re.findall(r"\w+", c.text.lower()) if len(w) > 2] for c in ents)
         )
     )
-
-    def nidf(word: str) -> float:
-        df = doc_freq(word)
-        return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) / max_idf
 
     ment = 0.0
     for c, m in zip(analysis.constraints, miss_p, strict=True):

@@ -20,13 +20,13 @@ import numpy as np
 
 from retrieval.answering.evidence import POOL_FACTOR, ScoredSentence, rerank, score_sentences, weighted_terms
 from retrieval.answering.followup import resolve
-from retrieval.answering.question import QuestionAnalysis, analyse, bm25_idf
+from retrieval.answering.question import QuestionAnalysis, analyse
 from retrieval.answering.retrieve import Query, retrieve
 from retrieval.answering.spelling import respell
 from retrieval.errors import InputError
 from retrieval.schema import Hit, Turn
 from retrieval.storage.index import Index
-from retrieval.text import strip_markers
+from retrieval.text import bm25_idf, strip_markers
 
 MAX_QUESTION_CHARS = 2000
 CONTEXT_WEIGHT = 0.35  # weight of the previous turn when resolving a follow-up

@@ -18,7 +18,6 @@ clause structure, non-English questions and spelled-out dates other than month/w
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -311,8 +310,3 @@ def analyse(question: str, idf: Callable[[str], float] | None = None) -> Questio
         several=asks_for_several(question),
         wh_span=wh_span,
     )
-
-
-def bm25_idf(doc_freq: int, n_docs: int) -> float:
-    """The IDF the engine uses (extract.weighted_terms)."""
-    return math.log(1.0 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
