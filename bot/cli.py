@@ -289,3 +289,9 @@ def bench(settings: Settings, chunks: int | None, quick: bool, as_json: bool) ->
 def main() -> None:
     """The `ragbot` console script."""
     cli(prog_name="ragbot")
+
+
+from .commands.check import check, quotes  # noqa: E402 - registered after the basic commands
+
+cli.add_command(check)
+cli.add_command(quotes)

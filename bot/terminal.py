@@ -108,6 +108,20 @@ def answer_json(open_engine: Callable[[], Engine], question: str, *, k: int | No
     return 0
 
 
+def open_for_lines(open_engine: Callable[[], Engine], *, as_json: bool) -> tuple[Engine | None, RagbotError | None]:
+    """The engine for `ask -` and `check -`, opened before the first line is read. Its error is raised
+    without `as_json`; with it, the error is shown once and returned, for every line to report."""
+    from retrieval import RagbotError
+
+    try:
+        return open_engine(), None
+    except RagbotError as exc:
+        if not as_json:
+            raise
+        _failed(exc)
+        return None, exc
+
+
 def answer_lines(
     open_engine: Callable[[], Engine], lines: Iterable[str], *, as_json: bool, k: int | None, conversation: bool
 ) -> int:
@@ -121,15 +135,7 @@ def answer_lines(
 
     from .render import answer_renderable
 
-    broken: RagbotError | None = None
-    engine: Engine | None = None
-    try:
-        engine = open_engine()
-    except RagbotError as exc:
-        if not as_json:
-            raise
-        broken = exc
-        _failed(exc)
+    engine, broken = open_for_lines(open_engine, as_json=as_json)
     console = None if as_json else stdout_console()
     history: list[Turn] = []
     code = broken.exit_code if broken else 0

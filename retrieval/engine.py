@@ -15,14 +15,18 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from retrieval.answering.claims import check_of, cosine_with
+from retrieval.answering.claims import judge as judge_claim
 from retrieval.answering.compose import extractive_answer, refusal_answer
 from retrieval.answering.judge import Judge, thresholds
 from retrieval.answering.query import Retrieval, clean_question, find, weigh
+from retrieval.answering.speech import attributions, matches, text_of
 from retrieval.generation.generate import TextDelta, generate
 
 __all__ = ["Engine", "Event", "Final", "TextDelta"]
+from retrieval.errors import InputError
 from retrieval.generation.llm import ChatModel
-from retrieval.schema import Answer, DocumentSummary, Overview, Turn
+from retrieval.schema import Answer, Attribution, Check, DocumentSummary, Overview, Turn
 from retrieval.settings import Settings
 from retrieval.storage.index import Index
 
@@ -102,6 +106,34 @@ class Engine:
         """The extractive answer to what was found, whatever the judge says (what calibration and fitting
         weigh); its `confidence` is left at 0."""
         return extractive_answer(asked, found)
+
+    def check(self, claim: str, *, k: int | None = None) -> Check:
+        """Whether the documents support, contradict or don't mention `claim` (claims.py); with a language
+        model, the model judges and its verdict stands only when its quotes verify (generation/checking.py)."""
+        try:
+            text = clean_question(claim)
+        except InputError as exc:
+            raise InputError(str(exc).replace("question", "claim")) from None
+        llm = self.llm
+        found = self.retrieve(text, k=k)
+        finding = judge_claim(text, found.sentences, self.weigh(text), cosine_with(self.index.embedder.embed_array))
+        offline = check_of(claim, finding, found.sentences)
+        if llm is None:
+            return offline
+        from retrieval.generation.checking import llm_check
+
+        return llm_check(
+            llm, self.settings, text, found, offline, weigh=self.weigh, embed=self.index.embedder.embed_array
+        )
+
+    def quotes(self, speaker: str | None = None, about: str | None = None) -> list[Attribution]:
+        """Who said what in the ingested documents (speech.py), optionally by `speaker` and `about` a topic."""
+        catalog = self.index.catalog
+        found: list[Attribution] = []
+        for doc in catalog.documents():
+            passages = list(catalog.passages(sorted(catalog.live_ids(doc.source))).values())
+            found += [a for a in attributions(text_of(passages), doc.source) if matches(a, speaker, about)]
+        return found
 
     def answer(
         self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"
