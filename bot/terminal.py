@@ -208,6 +208,13 @@ def show_eval(run: EvalRun, *, as_json: bool) -> None:
         console = Console(highlight=False)
         for s, summary in run.summaries.items():
             console.print(eval_table(summary, run.baselines.get(s)))
+    for s, summary in run.summaries.items():
+        if claims := summary.get("claims"):
+            per = ", ".join(f"{g} {v['accuracy']:.3f}" for g, v in claims["per_class"].items() if v["n"])
+            click.echo(
+                f"claim check ({s}): macro accuracy {claims['macro_accuracy']:.3f} ({per}; n={claims['n']})",
+                err=as_json,
+            )
     for s, cal in run.calibrations.items():
         rec, cur = cal["recommended"], cal["current"]
         click.echo(
