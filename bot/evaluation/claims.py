@@ -10,31 +10,19 @@ and date of the claim (`key_facts_missing`): it must be 1. Pure functions apart 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from retrieval import CLAIM_VERDICTS, Engine, InputError, key_facts_missing
 
+from .dataset import json_lines
+
 
 def load_claims(path: Path) -> list[dict[str, Any]]:
     """The rows of a claim set; InputError naming the file and line when one is malformed."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"no such claim file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the claim file {path}: {exc}") from None
     rows, seen = [], set()
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+    for _, where, row in json_lines(path, "claim"):
         if not isinstance(row, dict):
             raise InputError(f"{where}: expected a JSON object")
         if not isinstance(row.get("id"), str) or not row["id"].strip() or row["id"] in seen:

@@ -124,24 +124,31 @@ def check_unique(items: list[Item], source: str) -> None:
         raise InputError(f"{source}: duplicate ids {', '.join(dup[:10])}")
 
 
-def load_jsonl(path: Path) -> list[Item]:
-    """Read a JSONL Q&A set; blank lines are skipped."""
+def json_lines(path: Path, what: str) -> list[tuple[int, str, Any]]:
+    """(line number, "path:line", parsed object) of each non-blank line of a JSONL file; InputError
+    naming the `what` file, or the line that is not JSON."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise InputError(f"no such Q&A file: {path}") from None
+        raise InputError(f"no such {what} file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the Q&A file {path}: {exc}") from None
-    items = []
-    drafts: list[str] = []
+        raise InputError(f"cannot read the {what} file {path}: {exc}") from None
+    out = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path}:{n}"
         try:
-            row = json.loads(line)
+            out.append((n, f"{path}:{n}", json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+            raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+    return out
+
+
+def load_jsonl(path: Path) -> list[Item]:
+    """Read a JSONL Q&A set; blank lines are skipped."""
+    items = []
+    drafts: list[str] = []
+    for n, where, row in json_lines(path, "Q&A"):
         if isinstance(row, dict) and row.get("type") == DRAFT:
             drafts.append(f"line {n} ({row.get('id', 'no id')})")
             continue
