@@ -161,3 +161,19 @@ def test_the_model_may_say_not_mentioned(engine):
         "China blocked the resolution."
     )
     assert check.mode == "llm" and check.verdict == "not_mentioned" and check.citations == ()
+
+
+def test_chat_check_shows_the_verdict_without_touching_the_conversation(engine):
+    import io
+
+    from rich.console import Console
+
+    from bot.chat import run_chat
+
+    typed = iter(["/check The cease-fire resolution was for ten days.", "/check", "/CHECK China blocked it.", "quit"])
+    console = Console(file=io.StringIO(), width=200)
+    run_chat(lambda: engine, console=console, read_line=lambda prompt: next(typed))
+    out = console.file.getvalue()
+    assert "CONTRADICTED" in out and "“seven-day”, not “ten” [1]" in out
+    assert "Type the claim after /check" in out and "unknown command" not in out
+    assert "/check CLAIM" in out  # in the help line
