@@ -20,13 +20,13 @@ from retrieval.answering.claims import judge as judge_claim
 from retrieval.answering.compose import extractive_answer, refusal_answer
 from retrieval.answering.judge import Judge, thresholds
 from retrieval.answering.query import Retrieval, clean_question, find, weigh
-from retrieval.answering.speech import attributions, matches, text_of
+from retrieval.answering.speech import attributions, matches, speech_question, text_of
 from retrieval.generation.generate import TextDelta, generate
 
 __all__ = ["Engine", "Event", "Final", "TextDelta"]
 from retrieval.errors import InputError
 from retrieval.generation.llm import ChatModel
-from retrieval.schema import Answer, Attribution, Check, DocumentSummary, Overview, Turn
+from retrieval.schema import Answer, Attribution, Check, Citation, DocumentSummary, Overview, Turn
 from retrieval.settings import Settings
 from retrieval.storage.index import Index
 
@@ -39,6 +39,7 @@ class Final:
 
 
 Event = TextDelta | Final
+MAX_SAID = 3  # attributed quotations in an answer to "What did X say?"
 
 
 class Engine:
@@ -135,6 +136,40 @@ class Engine:
             found += [a for a in attributions(text_of(passages), doc.source) if matches(a, speaker, about)]
         return found
 
+    def _said(self, asked: str, question: str, found: Retrieval, confidence: float) -> Answer | None:
+        """The answer to "What did X say (about Y)?" from the speech index: X's attributed words, each an
+        exact quote (speech.py); None when the question is not of that form or X said nothing on Y."""
+        wanted = speech_question(question)
+        if wanted is None:
+            return None
+        said = self.quotes(speaker=wanted[0], about=wanted[1] or None)
+        direct = [a for a in said if a.kind == "direct"] or said
+        if not direct:
+            return None
+        chosen = direct[:MAX_SAID]
+        citations = tuple(
+            Citation(n, a.source, a.text, a.start, a.end, 1.0, *self._passage_of(a.source, a.start))
+            for n, a in enumerate(chosen, start=1)
+        )
+        text = " ".join(f"{a.speaker}: “{a.text}” [{c.n}]" for a, c in zip(chosen, citations, strict=True))
+        return Answer(
+            question=asked,
+            answer=text,
+            answerable=True,
+            citations=citations,
+            retrieved=tuple(found.hits),
+            confidence=confidence,
+            note="from the speech index (ragbot quotes)",
+        )
+
+    def _passage_of(self, source: str, offset: int) -> tuple[str, int]:
+        """(passage id, paragraph) of the live passage of `source` holding `offset` ("", 0 when none)."""
+        catalog = self.index.catalog
+        for p in catalog.passages(sorted(catalog.live_ids(source))).values():
+            if p.start <= offset < p.end:
+                return p.id, p.paragraph
+        return "", 0
+
     def answer(
         self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"
     ) -> Answer:
@@ -163,7 +198,10 @@ class Engine:
             found = self.retrieve(question, history, k=k, strategy=strategy)
             t1 = time.perf_counter()
             p = self.judge.confidence(found)
-            if p < refusal or not found.sentences:
+            said = self._said(asked, question, found, p) if not history else None
+            if said is not None:
+                answer = said
+            elif p < refusal or not found.sentences:
                 answer = refusal_answer(asked, found, confidence=p)
             else:
                 answer = extractive_answer(asked, found, confidence=p)

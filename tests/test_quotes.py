@@ -95,3 +95,31 @@ def test_quotes_text_and_no_match(run):
     result = run("quotes", "--speaker", "chancellor")
     assert "the German chancellor (direct)" in result.stdout and "attributed by" in result.stdout
     assert run("quotes", "--speaker", "Obama").stdout.strip() == "No attributed speech found."
+
+
+@pytest.mark.parametrize(
+    "question, speaker, opening",
+    [
+        ("What did Kerry say?", "Kerry", "We have been trying"),
+        ("What did Kerry say about Assad?", "Kerry", "We have been trying"),
+        ("what did the German chancellor say", "the German chancellor", "It is a disgrace"),
+    ],
+)
+def test_what_did_x_say_is_answered_from_the_speech_index(engine, question, speaker, opening):
+    answer = engine.answer(question)
+    assert answer.answerable and answer.note == "from the speech index (ragbot quotes)"
+    assert answer.answer.startswith(f"{speaker}: “{opening}") and answer.answer.endswith("[1]")
+    for c in answer.citations:
+        assert ARTICLE[c.start : c.end] == c.quote and c.passage_id
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Kerry say at a meeting of G20 finance ministers in Berlin?",  # said nothing on that
+        "What did the UN Secretary-General say about the fighting in Aleppo?",  # not a speaker here
+        "What did he say?",  # a pronoun needs the conversation
+    ],
+)
+def test_other_speech_questions_take_the_usual_path(engine, question):
+    assert engine.answer(question).note != "from the speech index (ragbot quotes)"

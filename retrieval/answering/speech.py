@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.schema import Attribution, Passage
-from retrieval.text import sentence_spans
+from retrieval.text import sentence_spans, terms
 
 SAY = r"said|says|told|added|stated|declared|insisted|warned|announced"
 CARRY = r"reported|reports"
@@ -206,11 +206,11 @@ def text_of(passages: Sequence[Passage]) -> str:
 
 
 def matches(a: Attribution, speaker: str | None = None, about: str | None = None) -> bool:
-    """Whether an attribution is by `speaker` (part of the name, any case) and about `about` (every
+    """Whether an attribution is by `speaker` (whole words of the name, any case) and about `about` (every
     content word of it, by stem, in the statement or its evidence)."""
-    from retrieval.text import stems, terms
+    from retrieval.text import stems
 
-    if speaker and speaker.lower() not in a.speaker.lower():
+    if speaker and not re.search(rf"(?<!\w){re.escape(' '.join(speaker.split()))}(?!\w)", a.speaker, re.I):
         return False
     if about:
         wanted = set(stems(terms(about)))
@@ -218,3 +218,24 @@ def matches(a: Attribution, speaker: str | None = None, about: str | None = None
         if not wanted <= have:
             return False
     return True
+
+
+_ASKS_SPEECH = re.compile(
+    r"^\s*what\s+(?:did|does|has|have)\s+(?P<speaker>.+?)\s+(?:say|said|tell|told|announce|announced|warn|warned|"
+    r"report|reported)\b(?P<rest>[^?]*)\??\s*$",
+    re.I,
+)
+
+
+def speech_question(question: str) -> tuple[str, str] | None:
+    """(speaker, topic) of a question asking what someone said ("What did Kerry say about Assad?" ->
+    ("Kerry", "Assad"); "What did Kerry say at the meeting in Brussels?" -> ("Kerry", "meeting Brussels")),
+    else None. A pronoun ("What did he say?") is no speaker: it needs the conversation."""
+    m = _ASKS_SPEECH.match(question)
+    if m is None:
+        return None
+    speaker = re.sub(r"^the\s+", "", m.group("speaker").strip(), flags=re.I)
+    if speaker.lower() in _PRONOUNS | {"it", "you", "i", "we"} or not re.search(r"\w", speaker):
+        return None
+    rest = re.sub(r"^\s*about\b", "", m.group("rest").strip(), flags=re.I)
+    return speaker, " ".join(terms(rest))
