@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from retrieval.answering.claims import check_of, cosine_with
 from retrieval.answering.claims import judge as judge_claim
 from retrieval.answering.compose import extractive_answer, refusal_answer
+from retrieval.answering.evidence import ScoredSentence
 from retrieval.answering.judge import Judge, thresholds
 from retrieval.answering.query import Retrieval, clean_question, find, weigh
 from retrieval.answering.speech import attributions, matches, speech_question, text_of
@@ -117,7 +118,13 @@ class Engine:
             raise InputError(str(exc).replace("question", "claim")) from None
         llm = self.llm
         found = self.retrieve(text, k=k)
-        finding = judge_claim(text, found.sentences, self.weigh(text), cosine_with(self.index.embedder.embed_array))
+        said = self.quotes()
+
+        def speakers(s: ScoredSentence) -> list[Attribution]:
+            return [a for a in said if a.source == s.passage.source and s.start <= a.start and a.end <= s.end]
+
+        cosine = cosine_with(self.index.embedder.embed_array)
+        finding = judge_claim(text, found.sentences, self.weigh(text), cosine, speakers)
         offline = check_of(claim, finding, found.sentences)
         if llm is None:
             return offline

@@ -177,3 +177,51 @@ def test_chat_check_shows_the_verdict_without_touching_the_conversation(engine):
     assert "CONTRADICTED" in out and "“seven-day”, not “ten” [1]" in out
     assert "Type the claim after /check" in out and "unknown command" not in out
     assert "/check CLAIM" in out  # in the help line
+
+
+# -- through litellm, on the loopback server -------------------------------------------------------
+@pytest.fixture
+def run_llm(run_cli, loopback, monkeypatch):
+    monkeypatch.setenv("RAGBOT_LLM_API_BASE", loopback.base_url)
+    monkeypatch.setenv("RAGBOT_LLM_API_KEY", "sk-check-loopback-1")
+
+    def invoke(model: str, *args: str):
+        monkeypatch.setenv("RAGBOT_LLM_MODEL", f"openai/{model}")
+        return run_cli(*args)
+
+    return invoke
+
+
+def test_check_json_with_a_model_on_the_loopback_server(run_llm, loopback):
+    loopback.enqueue("judge", "VERDICT: contradicted\nThe blocked resolution was for a seven-day cease-fire [1].")
+    result = run_llm("judge", "check", "--json", "The cease-fire resolution was for ten days.")
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert obj["mode"] == "llm" and obj["model"] == "openai/judge" and obj["verdict"] == "contradicted"
+    assert "seven-day" in obj["citations"][0]["quote"] and obj["explanation"].endswith("[1].")
+    (request,) = loopback.requests
+    assert "Claim: The cease-fire resolution was for ten days." in request.body["messages"][-1]["content"]
+    assert "sk-check-loopback-1" not in result.output
+
+
+def test_a_reply_without_a_verdict_falls_back_with_a_note(run_llm, loopback):
+    result = run_llm("grounded", "check", "--json", "China blocked the resolution.")  # cites [1], says no verdict
+    obj = json.loads(result.stdout)
+    assert obj["mode"] == "extractive" and obj["verdict"] == "supported"
+    assert obj["note"] == "the model's reply held no verdict; showing the offline verdict"
+
+
+def test_a_quotation_supports_its_speaker_named_in_another_sentence(engine):
+    check = engine.check("Assad said the war in Syria will not end until terrorism is eliminated.")
+    assert check.verdict == "supported" and len(check.citations) == 2
+    quote, said = check.citations
+    assert "until terrorism is eliminated" in quote.quote and said.quote == "Assad said"
+    assert ARTICLE[said.start : said.end] == said.quote and "[2]" in check.explanation
+    assert key_facts_missing(check.claim, [c.quote for c in check.citations]) == []
+
+
+def test_a_name_with_a_word_inserted_still_matches(engine):
+    check = engine.check("Assad's forces were backed by foreign fighters from Iran and Lebanon's Hezbollah movement.")
+    assert check.verdict == "supported" and "Lebanon’s Shiite Hezbollah" in check.citations[0].quote
+    other = engine.check("Assad's forces were backed by foreign fighters from Iraq and Lebanon's Hezbollah movement.")
+    assert other.verdict == "contradicted" and other.reason == "name" and "Iran" in other.explanation

@@ -32,19 +32,29 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from retrieval.answering.evidence import ScoredSentence
-from retrieval.answering.features import constraint_missing
-from retrieval.answering.normalise import MONTH_NAMES, MONTHS, WEEKDAYS, _keys, _number_value, normalise_token, tokens
+from retrieval.answering.features import _same, constraint_missing
+from retrieval.answering.normalise import (
+    MONTH_NAMES,
+    MONTHS,
+    WEEKDAYS,
+    _keys,
+    _number_value,
+    normalise_token,
+    normalised_tokens,
+    tokens,
+)
 from retrieval.answering.question import Constraint, QuestionAnalysis, analyse
-from retrieval.schema import Check, Citation, Span
+from retrieval.schema import Attribution, Check, Citation, Span
 from retrieval.text import STOPWORDS, stems, terms
 
 SUPPORTED, CONTRADICTED, NOT_MENTIONED = "supported", "contradicted", "not_mentioned"
 VERDICTS = (SUPPORTED, CONTRADICTED, NOT_MENTIONED)
-SUPPORT_COVERAGE = 0.75  # share of the claim's IDF-weighted stems a supporting region holds
+SUPPORT_COVERAGE = 0.85  # share of the claim's IDF-weighted stems a supporting region holds
 PARAPHRASE_COVERAGE = 0.5  # ... or this much, when the region is near the claim in meaning
 PARAPHRASE_COSINE = 0.75
 CONTRA_COVERAGE = 0.7  # share of the claim's stems, apart from the conflicting ones, a contradicting region holds
 CANDIDATES = 12  # sentences compared, best evidence first
+NAME_GAP = 2  # words a name may have inserted in the text ("Lebanon’s Shiite Hezbollah" holds "Lebanon's Hezbollah")
 
 SPEECH = frozenset(
     stems(["said", "say", "says", "told", "tell", "according", "reported", "report", "stated", "announced",
@@ -63,6 +73,10 @@ _PAIRS = [
     ("victory", "defeat"), ("ally", "enemy"), ("legal", "illegal"), ("possible", "impossible"),
     ("largest", "smallest"), ("first", "last"), ("north", "south"), ("east", "west"), ("before", "after"),
     ("stay", "leave"), ("resume", "suspend"), ("restart", "halt"), ("continue", "stop"), ("favor", "oppose"),
+    ("weekday", "weekend"), ("public", "private"), ("minority", "majority"), ("more", "less"), ("more", "fewer"),
+    ("higher", "lower"), ("up", "down"), ("morning", "evening"), ("day", "night"), ("domestic", "foreign"),
+    ("import", "export"), ("buy", "sell"), ("maximum", "minimum"), ("rich", "poor"), ("dead", "alive"),
+    ("true", "false"), ("guilty", "innocent"), ("war", "peace"), ("cheaper", "dearer"), ("early", "late"),
 ]  # fmt: skip
 ANTONYMS: dict[str, set[str]] = {}
 for _a, _b in _PAIRS:
@@ -71,6 +85,7 @@ for _a, _b in _PAIRS:
     ANTONYMS.setdefault(_sb, set()).add(_sa)
 
 Cosine = Callable[[str, Sequence[str]], list[float]]
+Speakers = Callable[[ScoredSentence], Sequence[Attribution]]
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,7 @@ class Finding:
     reason: str = ""  # contradicted: "number", "date", "name", "negation"
     claim_part: str = ""  # the claim's words in conflict ("ten", "Berlin", "opposes", "not")
     document_part: str = ""  # the sentence's words they conflict with ("seven-day", "Hamburg", "supports", "")
+    attribution: Attribution | None = None  # names the claim's speaker when the sentence does not (speech.py)
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,34 @@ def claim_constraints(analysis: QuestionAnalysis, claim: str, evidence: Sequence
                         break
                 found.insert(0, Constraint(claim[s:end], "entity", s, end, _keys(claim[s:end])))
     return tuple(found)
+
+
+def _spread(toks: Sequence[str], key: tuple[str, ...]) -> bool:
+    """`key`'s tokens in order in `toks`, at most NAME_GAP other tokens between two of them."""
+    for i, tok in enumerate(toks):
+        if not _same(tok, key[0]):
+            continue
+        at, ok = i, True
+        for part in key[1:]:
+            nxt = next((j for j in range(at + 1, min(len(toks), at + 2 + NAME_GAP)) if _same(toks[j], part)), None)
+            if nxt is None:
+                ok = False
+                break
+            at = nxt
+        if ok:
+            return True
+    return False
+
+
+def missing(analysis: QuestionAnalysis, text: str) -> list[bool]:
+    """For each constraint, whether `text` lacks it; a name of several words also counts when the text
+    holds its words in order with a few others between (features.constraint_missing, loosened)."""
+    strict = constraint_missing(analysis, text)
+    toks = normalised_tokens(text)
+    return [
+        gone and not (c.kind == "entity" and any(len(k) > 1 and _spread(toks, k) for k in c.keys))
+        for c, gone in zip(analysis.constraints, strict, strict=True)
+    ]
 
 
 # -- regions of a sentence ---------------------------------------------------------------------
@@ -247,17 +291,25 @@ def _region_finding(
     sentence: ScoredSentence,
     region: _Region,
     cosine: float,
+    speakers: Sequence[Attribution] = (),
 ) -> Finding | None:
     text = region.text
     present = set(stems(terms(text)))
-    missing_region = constraint_missing(analysis, text)
+    missing_region = missing(analysis, text)
+    missing_sentence = missing(analysis, sentence.text)
+    via: Attribution | None = None
+    for i, c in enumerate(analysis.constraints):  # the speaker of a quotation, named in another sentence
+        if missing_region[i] and c.kind == "entity":
+            one = replace(analysis, constraints=(c,))
+            via = next((a for a in speakers if not missing(one, a.speaker)[0]), via)
+            if via is not None and not missing(one, via.speaker)[0]:
+                missing_region[i] = missing_sentence[i] = False
     for c, gone in zip(analysis.constraints, missing_region, strict=True):
         if not gone:  # a name matched through an alias ("NATO") counts as its words
             present |= set(stems(terms(c.text)))
     if SPEECH & set(stems(re.findall(r"\w+", text.lower()))):  # one speech verb stands for another
         present |= SPEECH
     cov = _coverage(weights, present)
-    missing_sentence = constraint_missing(analysis, sentence.text)
     conflicts: list[tuple[str, str, str, set[str]]] = []  # (reason, claim part, document part, stems left out)
     for c, gone_here, gone_anywhere in zip(analysis.constraints, missing_region, missing_sentence, strict=True):
         if not gone_here:
@@ -288,7 +340,7 @@ def _region_finding(
         conflicts.append(("negation", neg.group(0) if neg and _NEGATORS.search(claim) else "", "", set()))
     if not conflicts:
         if cov >= SUPPORT_COVERAGE or (cov >= PARAPHRASE_COVERAGE and cosine >= PARAPHRASE_COSINE):
-            return Finding(SUPPORTED, sentence, cov)
+            return Finding(SUPPORTED, sentence, cov, attribution=via)
         return None
     leave_out = set().union(*(c[3] for c in conflicts))
     rest = _coverage(weights, present, leave_out)
@@ -299,10 +351,16 @@ def _region_finding(
 
 
 def judge(
-    claim: str, sentences: Sequence[ScoredSentence], weights: dict[str, float], cosine: Cosine | None = None
+    claim: str,
+    sentences: Sequence[ScoredSentence],
+    weights: dict[str, float],
+    cosine: Cosine | None = None,
+    speakers: Speakers | None = None,
 ) -> Finding:
     """The verdict on `claim` (already validated) from its scored sentences (best evidence first);
-    `weights`: the IDF weight of each content stem of the claim as written (not respelled)."""
+    `weights`: the IDF weight of each content stem of the claim as written (not respelled);
+    `speakers(sentence)`: the attributions of speech in it (speech.py), for a claim that reports speech
+    whose speaker the sentence itself does not name."""
     seen: set[tuple[str, int]] = set()
     candidates = []
     for s in sentences:
@@ -319,8 +377,9 @@ def judge(
     sims = cosine(claim, [s.text for s in candidates]) if cosine else [0.0] * len(candidates)
     best: dict[str, Finding] = {}
     for s, sim in zip(candidates, sims, strict=True):
+        said = speakers(s) if speakers is not None and speech else ()
         for region in regions(s.text, speech):
-            f = _region_finding(claim, analysis, weights, s, region, sim)
+            f = _region_finding(claim, analysis, weights, s, region, sim, said)
             if f is not None and (f.verdict not in best or f.coverage > best[f.verdict].coverage):
                 best[f.verdict] = f
     if SUPPORTED in best:
@@ -349,6 +408,8 @@ def citation_of(s: ScoredSentence, n: int = 1) -> Citation:
 def explanation(finding: Finding) -> str:
     """One sentence saying why, with the [1] marker of the deciding quote."""
     if finding.verdict == SUPPORTED:
+        if finding.attribution is not None:
+            return f"The documents say so [1], in words they attribute to {finding.attribution.speaker} [2]."
         return "The documents say so [1]."
     if finding.verdict == CONTRADICTED:
         if finding.claim_part and finding.document_part:
@@ -366,11 +427,14 @@ def check_of(asked: str, finding: Finding, sentences: Sequence[ScoredSentence]) 
             top = sentences[0]
             closest = Span(top.passage.source, top.text, top.start, top.end, round(top.score, 4))
         return Check(asked, NOT_MENTIONED, explanation(finding), confidence=1.0 - finding.coverage, closest=closest)
+    citations = [citation_of(finding.sentence)]
+    if (a := finding.attribution) is not None:
+        citations.append(Citation(2, a.source, a.evidence, a.evidence_start, a.evidence_end, 1.0))
     return Check(
         asked,
         finding.verdict,
         explanation(finding),
-        (citation_of(finding.sentence),),
+        tuple(citations),
         confidence=finding.coverage,
         reason=finding.reason,
     )
@@ -379,9 +443,9 @@ def check_of(asked: str, finding: Finding, sentences: Sequence[ScoredSentence]) 
 def key_facts_missing(claim: str, quotes: Sequence[str]) -> list[str]:
     """The names, numbers and dates of `claim` that none of `quotes` holds (after normalisation)."""
     analysis = analyse(claim)
-    missing = []
+    absent = []
     for c in claim_constraints(analysis, claim, quotes):
         one = replace(analysis, constraints=(c,))
-        if all(constraint_missing(one, q)[0] for q in quotes):
-            missing.append(c.text)
-    return missing
+        if all(missing(one, q)[0] for q in quotes):
+            absent.append(c.text)
+    return absent
