@@ -118,10 +118,13 @@ class Engine:
             raise InputError(str(exc).replace("question", "claim")) from None
         llm = self.llm
         found = self.retrieve(text, k=k)
-        said = self.quotes()
+        said: dict[str, list[Attribution]] = {}  # per source, read only for a claim that reports speech
 
         def speakers(s: ScoredSentence) -> list[Attribution]:
-            return [a for a in said if a.source == s.passage.source and s.start <= a.start and a.end <= s.end]
+            source = s.passage.source
+            if source not in said:
+                said[source] = self._attributions(source)
+            return [a for a in said[source] if s.start <= a.start and a.end <= s.end]
 
         cosine = cosine_with(self.index.embedder.embed_array)
         finding = judge_claim(text, found.sentences, self.weigh(text), cosine, speakers)
@@ -136,12 +139,14 @@ class Engine:
 
     def quotes(self, speaker: str | None = None, about: str | None = None) -> list[Attribution]:
         """Who said what in the ingested documents (speech.py), optionally by `speaker` and `about` a topic."""
-        catalog = self.index.catalog
         found: list[Attribution] = []
-        for doc in catalog.documents():
-            passages = list(catalog.passages(sorted(catalog.live_ids(doc.source))).values())
-            found += [a for a in attributions(text_of(passages), doc.source) if matches(a, speaker, about)]
+        for doc in self.index.catalog.documents():
+            found += [a for a in self._attributions(doc.source) if matches(a, speaker, about)]
         return found
+
+    def _attributions(self, source: str) -> list[Attribution]:
+        catalog = self.index.catalog
+        return attributions(text_of(list(catalog.passages(sorted(catalog.live_ids(source))).values())), source)
 
     def _said(self, asked: str, question: str, found: Retrieval, confidence: float) -> Answer | None:
         """The answer to "What did X say (about Y)?" from the speech index: X's attributed words, each an
