@@ -34,8 +34,8 @@ log = logging.getLogger("ragbot")
 
 PROMPT = "you> "
 HELP = (
-    "Ask a question. /sources shows the last answer's passages, /reset (or /clear) starts over, "
-    "/help shows this, quit leaves."
+    "Ask a question. /check CLAIM checks a claim against the documents, /sources shows the last answer's "
+    "passages, /reset (or /clear) starts over, /help shows this, quit leaves."
 )
 LOADING = "loading the index and the embedding model…"
 QUIT = frozenset({"quit", "exit", "/quit", "/exit"})
@@ -158,6 +158,20 @@ def _command(text: str, console: Console, last: Answer | None) -> bool:
     return True
 
 
+def _check(claim: str, console: Console, loader: EngineLoader) -> None:
+    """`/check CLAIM`: the verdict with its quotes; the conversation is left as it was."""
+    from .commands.check import check_text
+
+    if not claim:
+        console.print("Type the claim after /check, e.g. /check China blocked the resolution.")
+        return
+    engine = _ready(loader, console)
+    try:
+        console.print(check_text(engine.check(claim)), markup=False, highlight=False)
+    except RagbotError as exc:
+        console.print(f"ragbot: {exc}", style="red", markup=False)
+
+
 def _ready(loader: EngineLoader, console: Console) -> Engine:
     if loader.ready or not console.is_terminal:
         return loader.get()
@@ -192,6 +206,9 @@ def run_chat(
         if text.lower() in RESET:
             history, last = [], None
             console.print("[dim]Conversation reset.[/dim]")
+            continue
+        if text.split()[0].lower() == "/check":
+            _check(text[len("/check") :].strip(), console, loader)
             continue
         if text.startswith("/"):
             if not _command(text.lower(), console, last):

@@ -227,6 +227,12 @@ def discord_bot(settings: Settings, sync: bool) -> None:
     type=click.Path(path_type=Path),
     help="Documents a JSONL set is answered from, in a temporary store (repeatable; default: seeds/).",
 )
+@click.option(
+    "--claims",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Claim set to check (verdict accuracy; default: seeds/claims.jsonl when no --qa is given).",
+)
 @click.option("--calibrate", is_flag=True, help="Also sweep the refusal threshold and recommend a value.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @click.pass_obj
@@ -238,6 +244,7 @@ def eval_command(
     compare: Path | None,
     minimums: tuple[str, ...],
     docs: tuple[Path, ...],
+    claims: Path | None,
     calibrate: bool,
     as_json: bool,
 ) -> None:
@@ -261,9 +268,16 @@ def eval_command(
         bounds=bounds,
         calibrate=calibrate,
         docs=docs,
+        claims=claims or _default_claims(settings, qa),
     )
     show_eval(run, as_json=as_json)
     raise click.exceptions.Exit(1 if run.failed_bounds else 0)
+
+
+def _default_claims(settings: Settings, qa: tuple[Path, ...]) -> Path | None:
+    """seeds/claims.jsonl when the default Q&A set is evaluated and the file exists."""
+    path = settings.seeds_dir / "claims.jsonl"
+    return path if not qa and path.is_file() else None
 
 
 @cli.command()
@@ -289,3 +303,11 @@ def bench(settings: Settings, chunks: int | None, quick: bool, as_json: bool) ->
 def main() -> None:
     """The `ragbot` console script."""
     cli(prog_name="ragbot")
+
+
+from .commands.check import check, quotes  # noqa: E402 - registered after the basic commands
+from .commands.feedback import feedback  # noqa: E402
+
+cli.add_command(check)
+cli.add_command(quotes)
+cli.add_command(feedback)

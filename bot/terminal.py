@@ -108,6 +108,20 @@ def answer_json(open_engine: Callable[[], Engine], question: str, *, k: int | No
     return 0
 
 
+def open_for_lines(open_engine: Callable[[], Engine], *, as_json: bool) -> tuple[Engine | None, RagbotError | None]:
+    """The engine for `ask -` and `check -`, opened before the first line is read. Its error is raised
+    without `as_json`; with it, the error is shown once and returned, for every line to report."""
+    from retrieval import RagbotError
+
+    try:
+        return open_engine(), None
+    except RagbotError as exc:
+        if not as_json:
+            raise
+        _failed(exc)
+        return None, exc
+
+
 def answer_lines(
     open_engine: Callable[[], Engine], lines: Iterable[str], *, as_json: bool, k: int | None, conversation: bool
 ) -> int:
@@ -121,15 +135,7 @@ def answer_lines(
 
     from .render import answer_renderable
 
-    broken: RagbotError | None = None
-    engine: Engine | None = None
-    try:
-        engine = open_engine()
-    except RagbotError as exc:
-        if not as_json:
-            raise
-        broken = exc
-        _failed(exc)
+    engine, broken = open_for_lines(open_engine, as_json=as_json)
     console = None if as_json else stdout_console()
     history: list[Turn] = []
     code = broken.exit_code if broken else 0
@@ -202,6 +208,13 @@ def show_eval(run: EvalRun, *, as_json: bool) -> None:
         console = Console(highlight=False)
         for s, summary in run.summaries.items():
             console.print(eval_table(summary, run.baselines.get(s)))
+    for s, summary in run.summaries.items():
+        if claims := summary.get("claims"):
+            per = ", ".join(f"{g} {v['accuracy']:.3f}" for g, v in claims["per_class"].items() if v["n"])
+            click.echo(
+                f"claim check ({s}): macro accuracy {claims['macro_accuracy']:.3f} ({per}; n={claims['n']})",
+                err=as_json,
+            )
     for s, cal in run.calibrations.items():
         rec, cur = cal["recommended"], cal["current"]
         click.echo(

@@ -37,6 +37,10 @@ _EXPORTS: dict[str, str] = {
     "confidence_word": "retrieval.answering.judge",
     "ShortAnswer": "retrieval.schema",
     "sentence_spans": "retrieval.text",
+    "Check": "retrieval.schema",
+    "Attribution": "retrieval.schema",
+    "CLAIM_VERDICTS": "retrieval.answering.claims:VERDICTS",
+    "key_facts_missing": "retrieval.answering.claims",
     # documents and storage
     "ingest": "retrieval.documents.ingest",
     "open_index": "retrieval.documents.ingest",
@@ -86,7 +90,10 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "Answer",
+    "Attribution",
+    "CLAIM_VERDICTS",
     "ChatModel",
+    "Check",
     "Citation",
     "Completion",
     "ConfigError",
@@ -129,6 +136,7 @@ __all__ = [
     "ingest",
     "ingest_hint",
     "judge_features",
+    "key_facts_missing",
     "load_document",
     "load_settings",
     "now_utc",
@@ -163,6 +171,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors; never executed
+    from retrieval.answering.claims import VERDICTS as CLAIM_VERDICTS
+    from retrieval.answering.claims import key_facts_missing
     from retrieval.answering.features import of_retrieval as judge_features
     from retrieval.answering.judge import DEFAULT_PATH as JUDGE_PATH
     from retrieval.answering.judge import Judge, JudgeFileError, confidence_word
@@ -177,7 +187,19 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.errors import ConfigError, EmbeddingError, InputError, LLMError, RagbotError, StoreError
     from retrieval.generation.llm import ChatModel, Completion, Delta
     from retrieval.root import find_root, ingest_hint, root_folder, source_path
-    from retrieval.schema import SCHEMA_VERSION, Answer, Citation, Document, Hit, Passage, ShortAnswer, Span, Turn
+    from retrieval.schema import (
+        SCHEMA_VERSION,
+        Answer,
+        Attribution,
+        Check,
+        Citation,
+        Document,
+        Hit,
+        Passage,
+        ShortAnswer,
+        Span,
+        Turn,
+    )
     from retrieval.settings import Settings, build_settings, load_settings, warn_unknown_settings, with_root_defaults
     from retrieval.storage.catalog import now_utc
     from retrieval.storage.index import Index

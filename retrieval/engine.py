@@ -15,14 +15,19 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from retrieval.answering.claims import check_of, cosine_with
+from retrieval.answering.claims import judge as judge_claim
 from retrieval.answering.compose import extractive_answer, refusal_answer
+from retrieval.answering.evidence import ScoredSentence
 from retrieval.answering.judge import Judge, thresholds
 from retrieval.answering.query import Retrieval, clean_question, find, weigh
+from retrieval.answering.speech import attributions, matches, speech_question, text_of
 from retrieval.generation.generate import TextDelta, generate
 
 __all__ = ["Engine", "Event", "Final", "TextDelta"]
+from retrieval.errors import InputError
 from retrieval.generation.llm import ChatModel
-from retrieval.schema import Answer, DocumentSummary, Overview, Turn
+from retrieval.schema import Answer, Attribution, Check, Citation, DocumentSummary, Overview, Turn
 from retrieval.settings import Settings
 from retrieval.storage.index import Index
 
@@ -35,6 +40,7 @@ class Final:
 
 
 Event = TextDelta | Final
+MAX_SAID = 3  # attributed quotations in an answer to "What did X say?"
 
 
 class Engine:
@@ -103,6 +109,79 @@ class Engine:
         weigh); its `confidence` is left at 0."""
         return extractive_answer(asked, found)
 
+    def check(self, claim: str, *, k: int | None = None) -> Check:
+        """Whether the documents support, contradict or don't mention `claim` (claims.py); with a language
+        model, the model judges and its verdict stands only when its quotes verify (generation/checking.py)."""
+        try:
+            text = clean_question(claim)
+        except InputError as exc:
+            raise InputError(str(exc).replace("question", "claim")) from None
+        llm = self.llm
+        found = self.retrieve(text, k=k)
+        said: dict[str, list[Attribution]] = {}  # per source, read only for a claim that reports speech
+
+        def speakers(s: ScoredSentence) -> list[Attribution]:
+            source = s.passage.source
+            if source not in said:
+                said[source] = self._attributions(source)
+            return [a for a in said[source] if s.start <= a.start and a.end <= s.end]
+
+        cosine = cosine_with(self.index.embedder.embed_array)
+        finding = judge_claim(text, found.sentences, self.weigh(text), cosine, speakers)
+        offline = check_of(claim, finding, found.sentences)
+        if llm is None:
+            return offline
+        from retrieval.generation.checking import llm_check
+
+        return llm_check(
+            llm, self.settings, text, found, offline, weigh=self.weigh, embed=self.index.embedder.embed_array
+        )
+
+    def quotes(self, speaker: str | None = None, about: str | None = None) -> list[Attribution]:
+        """Who said what in the ingested documents (speech.py), optionally by `speaker` and `about` a topic."""
+        found: list[Attribution] = []
+        for doc in self.index.catalog.documents():
+            found += [a for a in self._attributions(doc.source) if matches(a, speaker, about)]
+        return found
+
+    def _attributions(self, source: str) -> list[Attribution]:
+        catalog = self.index.catalog
+        return attributions(text_of(list(catalog.passages(sorted(catalog.live_ids(source))).values())), source)
+
+    def _said(self, asked: str, question: str, found: Retrieval, confidence: float) -> Answer | None:
+        """The answer to "What did X say (about Y)?" from the speech index: X's attributed words, each an
+        exact quote (speech.py); None when the question is not of that form or X said nothing on Y."""
+        wanted = speech_question(question)
+        if wanted is None:
+            return None
+        said = self.quotes(speaker=wanted[0], about=wanted[1] or None)
+        direct = [a for a in said if a.kind == "direct"] or said
+        if not direct:
+            return None
+        chosen = direct[:MAX_SAID]
+        citations = tuple(
+            Citation(n, a.source, a.text, a.start, a.end, 1.0, *self._passage_of(a.source, a.start))
+            for n, a in enumerate(chosen, start=1)
+        )
+        text = " ".join(f"{a.speaker}: “{a.text}” [{c.n}]" for a, c in zip(chosen, citations, strict=True))
+        return Answer(
+            question=asked,
+            answer=text,
+            answerable=True,
+            citations=citations,
+            retrieved=tuple(found.hits),
+            confidence=confidence,
+            note="from the speech index (ragbot quotes)",
+        )
+
+    def _passage_of(self, source: str, offset: int) -> tuple[str, int]:
+        """(passage id, paragraph) of the live passage of `source` holding `offset` ("", 0 when none)."""
+        catalog = self.index.catalog
+        for p in catalog.passages(sorted(catalog.live_ids(source))).values():
+            if p.start <= offset < p.end:
+                return p.id, p.paragraph
+        return "", 0
+
     def answer(
         self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"
     ) -> Answer:
@@ -131,7 +210,10 @@ class Engine:
             found = self.retrieve(question, history, k=k, strategy=strategy)
             t1 = time.perf_counter()
             p = self.judge.confidence(found)
-            if p < refusal or not found.sentences:
+            said = self._said(asked, question, found, p) if not history else None
+            if said is not None:
+                answer = said
+            elif p < refusal or not found.sentences:
                 answer = refusal_answer(asked, found, confidence=p)
             else:
                 answer = extractive_answer(asked, found, confidence=p)

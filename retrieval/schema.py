@@ -154,3 +154,68 @@ class Answer:
             "short_answer": asdict(self.short_answer) if self.short_answer else None,
             "confidence": round(self.confidence, 4),
         }
+
+
+@dataclass(frozen=True)
+class Check:
+    """A claim checked against the documents: `verdict` is "supported", "contradicted" or "not_mentioned";
+    `explanation` a sentence with [n] markers pointing into `citations` (exact quotes); `reason` says what
+    contradicts ("number", "date", "name", "negation"); `closest` the nearest sentence when not mentioned."""
+
+    claim: str
+    verdict: str
+    explanation: str
+    citations: tuple[Citation, ...] = ()
+    confidence: float = 0.0
+    note: str | None = None
+    mode: str = "extractive"
+    model: str | None = None
+    reason: str = ""
+    closest: Span | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `ragbot check --json` object."""
+        return {
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "explanation": self.explanation,
+            "citations": [
+                {k: v for k, v in asdict(c).items() if k in ("n", "source", "quote", "start", "end", "score")}
+                for c in self.citations
+            ],
+            "confidence": round(self.confidence, 4),
+            "note": self.note,
+            "mode": self.mode,
+            "model": self.model,
+            "reason": self.reason or None,
+            "closest": asdict(self.closest) if self.closest else None,
+        }
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who said what: `text == text_of(source)[start:end]` is the quoted or reported words, `speaker` the
+    name they are attributed to, `evidence` the words that attribute them ("Kerry said", "according to
+    TASS") with their offsets, `kind` "direct" (in quotation marks) or "reported"."""
+
+    speaker: str
+    text: str
+    source: str
+    start: int
+    end: int
+    evidence: str
+    evidence_start: int
+    evidence_end: int
+    kind: str = "direct"
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of `ragbot quotes --json`."""
+        return {
+            "speaker": self.speaker,
+            "text": self.text,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+            "attribution": {"quote": self.evidence, "start": self.evidence_start, "end": self.evidence_end},
+        }

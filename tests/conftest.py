@@ -135,3 +135,20 @@ def loopback(server, monkeypatch):
     server.reset()
     monkeypatch.setattr(llm_module, "BACKOFF_S", 0.01)
     return server
+
+
+@pytest.fixture
+def run_cli(store_copy, tmp_path, monkeypatch):
+    """Invoke the CLI in-process, in an empty folder, against a private copy of the ingested article."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAGBOT_CHROMA_PATH", str(store_copy))
+    monkeypatch.setenv("RAGBOT_SEEDS_DIR", str(ROOT / "seeds"))
+
+    def invoke(*args: str, input: str | None = None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return invoke

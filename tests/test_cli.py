@@ -31,16 +31,9 @@ ANSWER_KEYS = {
 
 
 @pytest.fixture
-def run(store_copy, tmp_path, monkeypatch):
-    """Invoke the CLI in-process against a private copy of the ingested article."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("RAGBOT_CHROMA_PATH", str(store_copy))
-    monkeypatch.setenv("RAGBOT_SEEDS_DIR", str(ROOT / "seeds"))
-
-    def invoke(*args: str, input: str | None = None):
-        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
-
-    return invoke
+def run(run_cli):
+    """The CLI against a private copy of the ingested article (conftest.run_cli)."""
+    return run_cli
 
 
 def _validate(obj: dict) -> None:

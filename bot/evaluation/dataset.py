@@ -9,7 +9,8 @@ documents do not answer. A conversation's turns become units `<id>#1`, `<id>#2`,
 order, each with the earlier turns as history. A later turn is a follow-up (it needs the earlier
 turns) unless it says `"standalone": true`: a new question that must be answered as if asked alone
 (a topic switch). Other keys are ignored. A malformed set raises InputError naming the line.
-SQuAD v2.0 files are read by squad.py into the same units.
+Rows of type "draft" (from `ragbot feedback export`) are refused, all of them named, until a person
+sets their type. SQuAD v2.0 files are read by squad.py into the same units.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from retrieval import InputError
 CONVERSATION = "conversation"
 UNANSWERABLE = "unanswerable"
 LIST = "list"
+DRAFT = "draft"  # a row exported from votes (`ragbot feedback export`) that a person has not filled in yet
 
 
 @dataclass(frozen=True)
@@ -122,24 +124,41 @@ def check_unique(items: list[Item], source: str) -> None:
         raise InputError(f"{source}: duplicate ids {', '.join(dup[:10])}")
 
 
-def load_jsonl(path: Path) -> list[Item]:
-    """Read a JSONL Q&A set; blank lines are skipped."""
+def json_lines(path: Path, what: str) -> list[tuple[int, str, Any]]:
+    """(line number, "path:line", parsed object) of each non-blank line of a JSONL file; InputError
+    naming the `what` file, or the line that is not JSON."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise InputError(f"no such Q&A file: {path}") from None
+        raise InputError(f"no such {what} file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the Q&A file {path}: {exc}") from None
-    items = []
+        raise InputError(f"cannot read the {what} file {path}: {exc}") from None
+    out = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path}:{n}"
         try:
-            row = json.loads(line)
+            out.append((n, f"{path}:{n}", json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+            raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+    return out
+
+
+def load_jsonl(path: Path) -> list[Item]:
+    """Read a JSONL Q&A set; blank lines are skipped."""
+    items = []
+    drafts: list[str] = []
+    for n, where, row in json_lines(path, "Q&A"):
+        if isinstance(row, dict) and row.get("type") == DRAFT:
+            drafts.append(f"line {n} ({row.get('id', 'no id')})")
+            continue
         items.append(parse_row(row, where))
+    if drafts:
+        raise InputError(
+            f"{path}: {len(drafts)} row(s) still of type 'draft': {', '.join(drafts[:20])}"
+            f"{' …' if len(drafts) > 20 else ''}; fill in 'answers' and 'evidence' and set the type "
+            "(or 'unanswerable' with empty answers), or remove them"
+        )
     if not items:
         raise InputError(f"{path} holds no questions")
     check_unique(items, str(path))

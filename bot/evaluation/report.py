@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .claims import claims_markdown
 from .documents import differences
 from .metrics import LOWER_IS_BETTER, METRIC_KEYS, flips, passed
 from .reliability import reliability, reliability_plot
@@ -157,6 +158,7 @@ def report_markdown(
         "Accuracy: answerable questions answered correctly; unanswerable ones refused.",
         *_file_lines(summary.get("by_file", {})),
         *_documents_lines(meta),
+        *(claims_markdown(summary["claims"]) if summary.get("claims") else []),
     ]
     failed = failures(records)
     lines += ["", f"## Failed questions ({len(failed)})", ""]
@@ -259,6 +261,14 @@ def write_run(
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / "report.md").write_text(report_markdown(summary, records, baseline), encoding="utf-8")
     report_plot(summary, records, folder / "report.png")
+
+
+def write_claim_records(folder: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """claims.jsonl: each claim's gold verdict and the check's JSON object."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "claims.jsonl").open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def comparison_markdown(summaries: Mapping[str, Mapping[str, Any]]) -> str:

@@ -185,22 +185,27 @@ def evaluate(
     bounds: Sequence[tuple[str, float]] = (),
     calibrate: bool = False,
     docs: Sequence[Path] = (),
+    claims: Path | None = None,
 ) -> EvalRun:
     """Answer, grade and write every strategy's results; input is checked before anything runs.
-    JSONL sets are answered from a temporary store of `docs` (default: the seeds folder)."""
+    JSONL sets are answered from a temporary store of `docs` (default: the seeds folder), and so is a
+    claim set (`claims`, judged once with `Engine.check`; its metrics go into every summary as "claims")."""
     from .calibrate import Scored
     from .calibrate import calibrate as sweep
-    from .report import comparison_markdown, write_run
+    from .claims import claim_metrics, judge_claims, load_claims
+    from .report import comparison_markdown, write_claim_records, write_run
 
     strategies = list(dict.fromkeys(strategies)) or ["hybrid"]
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise InputError(f"unknown strategy {unknown[0]!r}; one of {', '.join(STRATEGIES)}")
     datasets = [load_dataset(p) for p in qa_paths]
+    claim_rows = load_claims(claims) if claims else []
+    claim_records: list[dict[str, Any]] = []
     check_unique([item for d in datasets for item in d.items], "the Q&A sets together")
     baselines = {s: load_baseline(compare, s) for s in strategies} if compare else {}
     doc_paths = list(docs) or [settings.seeds_dir]
-    jsonl = any(d.contexts is None for d in datasets)
+    jsonl = any(d.contexts is None for d in datasets) or bool(claim_rows)
     files = document_files(doc_paths) if jsonl else []
     documents = fingerprint([*files, *(d.path for d in datasets if d.contexts is not None)])
 
@@ -218,6 +223,10 @@ def evaluate(
                 shared = stack.enter_context(document_engine(settings, doc_paths, embedder=embedder))
             for s in strategies:
                 records[s] += _from(d.path, answer_items(shared, d.items, strategy=s, score=calibrate))
+        if claim_rows:
+            if shared is None:
+                shared = stack.enter_context(document_engine(settings, doc_paths, embedder=embedder))
+            claim_records = judge_claims(shared, claim_rows)
 
     run = EvalRun(out, baselines=baselines)
     qa = [shown(p) for p in qa_paths]
@@ -231,6 +240,9 @@ def evaluate(
             docs=[shown(p) for p in doc_paths] if jsonl else [],
             documents=documents,
         )
+        if claims is not None and claim_rows:
+            summary["claims"] = {"file": shown(claims), **claim_metrics(claim_records)}
+            write_claim_records(folder, claim_records)
         write_run(folder, summary, records[s], baselines.get(s))
         run.summaries[s] = summary
         if s in baselines and (note := differences(documents, baselines[s])):

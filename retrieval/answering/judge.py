@@ -50,6 +50,7 @@ class Judge:
     def load(cls, path: Path | None = None) -> Judge:
         """The judge in `path` (default: the file shipped with the core); JudgeFileError when unusable."""
         path = path or DEFAULT_PATH
+
         def bad(why: str) -> JudgeFileError:
             return JudgeFileError(f"the judge file {path} {why}; refit it with `{FIT_COMMAND}`")
 

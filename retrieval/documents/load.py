@@ -142,4 +142,3 @@ def load_or_skip(path: Path, root: Path | None = None) -> Document | Skipped:
         sections=extracted.sections,
         extraction=extraction,
     )
-

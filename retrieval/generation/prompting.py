@@ -65,3 +65,9 @@ def standalone_question(reply: str, fallback: str) -> str:
         if line:
             return line if len(line) <= MAX_STANDALONE_CHARS else fallback
     return fallback
+
+
+def check_messages(claim: str, passages: Sequence[Passage]) -> list[Message]:
+    """System and user messages asking for a verdict on `claim` over `passages`, numbered 1..k in this order."""
+    user = fill(prompts.load("check_user"), sources=format_sources(passages), claim=claim)
+    return [{"role": "system", "content": prompts.load("check").strip()}, {"role": "user", "content": user.strip()}]
