@@ -246,8 +246,9 @@ def test_a_guild_id_the_bot_cannot_sync_to_is_one_line_and_exit_2(tmp_path, stor
 async def test_a_thread_rename_pin_or_join_is_never_a_question(make_bot, engine, kind):
     bot = await make_bot(engine, message_content=True)
     thread = FakeThread(owner_id=BOT_ID)
-    message = FakeMessage("Who said opposition fighters would be eradicated?", author=user(1), channel=thread,
-                          guild=GUILD, type=kind)
+    message = FakeMessage(
+        "Who said opposition fighters would be eradicated?", author=user(1), channel=thread, guild=GUILD, type=kind
+    )
     assert not bot.get_cog("Mentions").wants(message)
     await bot.get_cog("Mentions").on_message(message)
     assert thread.sent == [] and message.replies == []
@@ -258,8 +259,9 @@ async def test_a_thread_rename_pin_or_join_is_never_a_question(make_bot, engine,
 async def test_a_webhook_message_is_ignored_even_when_not_flagged_as_a_bot(make_bot, engine):
     bot = await make_bot(engine)
     channel = FakeTextChannel()
-    message = FakeMessage(f"<@{BOT_ID}> {OTHER}", author=user(1), channel=channel, guild=GUILD, mentions=[ME],
-                          webhook_id=777)
+    message = FakeMessage(
+        f"<@{BOT_ID}> {OTHER}", author=user(1), channel=channel, guild=GUILD, mentions=[ME], webhook_id=777
+    )
     assert not bot.get_cog("Mentions").wants(message)
 
 

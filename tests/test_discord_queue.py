@@ -246,9 +246,10 @@ async def test_an_interaction_without_embed_links_gets_plain_text(make_bot, engi
 
 
 # -- shards -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("shards", "cls", "options"), [
-    ("off", RagBot, {}), ("auto", ShardedRagBot, {}), ("3", ShardedRagBot, {"shard_count": 3})
-])
+@pytest.mark.parametrize(
+    ("shards", "cls", "options"),
+    [("off", RagBot, {}), ("auto", ShardedRagBot, {}), ("3", ShardedRagBot, {"shard_count": 3})],
+)
 def test_shards_pick_the_bot_class(shards, cls, options):
     assert bot_class(shards) == (cls, options)
 

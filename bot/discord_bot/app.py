@@ -429,8 +429,9 @@ class RagBot(commands.Bot):
             try:
                 await place.add(text)
             except discord.HTTPException:
-                log.warning("could not send the rest of the answer (%d of %d parts)", i, len(shown.overflow),
-                            exc_info=True)
+                log.warning(
+                    "could not send the rest of the answer (%d of %d parts)", i, len(shown.overflow), exc_info=True
+                )
                 try:
                     await place.add(OVERFLOW_LOST)
                 except discord.HTTPException:

@@ -94,9 +94,7 @@ async def show_sources(interaction: discord.Interaction, record: StoredAnswer | 
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=no_mentions())
 
 
-async def record_vote(
-    bot: RagBot, interaction: discord.Interaction, record: StoredAnswer | None, vote: int
-) -> None:
+async def record_vote(bot: RagBot, interaction: discord.Interaction, record: StoredAnswer | None, vote: int) -> None:
     """Keep the clicker's thumbs up (+1) or down (-1), replacing their earlier vote, and show the tally."""
     if record is None:
         text = "That answer is no longer stored, so the vote was not recorded."

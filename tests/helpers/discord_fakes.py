@@ -30,8 +30,9 @@ class Sent:
     id: int = field(default_factory=lambda: next(_ids))
 
 
-def http_error(cls: type[discord.HTTPException] = discord.HTTPException, status: int = 500, code: int = 0,
-               message: str = "failed") -> discord.HTTPException:
+def http_error(
+    cls: type[discord.HTTPException] = discord.HTTPException, status: int = 500, code: int = 0, message: str = "failed"
+) -> discord.HTTPException:
     """A discord.py HTTP error as the library raises it (Forbidden 50001, NotFound 10015, ...)."""
     response = SimpleNamespace(status=status, reason=message)
     return cls(response, {"code": code, "message": message})  # type: ignore[arg-type]
