@@ -141,8 +141,12 @@ class InInteraction:
             intro = "Your private `/ask` took longer than Discord waits for, so here is its answer."
             self.fallback = InChannel(dm, user_id=self.user_id, guild_id=self.guild_id, intro=intro)
             return
-        log.info("the interaction expired before its answer: posting the answer in the channel")
         channel: Any = self.interaction.channel
+        if channel is None or not hasattr(channel, "send"):
+            log.warning("dropped an answer: the interaction expired and its channel cannot be reached")
+            self.dropped = True
+            return
+        log.info("the interaction expired before its answer: posting the answer in the channel")
         intro = f"The answer to {name}'s `/ask` (it took longer than Discord waits for a reply):"
         self.fallback = InChannel(channel, user_id=self.user_id, guild_id=self.guild_id, intro=intro)
         self.channel_id = self.fallback.channel_id
