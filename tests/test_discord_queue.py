@@ -266,3 +266,16 @@ async def test_a_sharded_bot_is_discord_pys_auto_sharded_bot_with_every_command(
     await bot.setup_hook()
     assert {"ask", "help", "forget"} <= {c.name for c in bot.tree.get_commands()}
     bot.store.close()
+
+
+async def test_a_note_leads_the_plain_text_answer_in_the_same_message(make_bot, engine):
+    from bot.discord_bot.replies import InChannel
+    from tests.helpers.discord_fakes import FakeThread
+
+    bot = await make_bot(engine)
+    no_embeds = discord.Permissions(PERMISSIONS.value)
+    no_embeds.embed_links = False
+    thread = FakeThread(owner_id=BOT_ID, perms=no_embeds)
+    await bot.post_answer(InChannel(thread, user_id=1, guild_id=1), engine.answer(ANSWERABLE), note="About that.")
+    first = thread.sent[0]
+    assert first.content.startswith("About that.\n**") and first.view is not None and first.embed is None

@@ -28,7 +28,7 @@ from retrieval import MAX_QUESTION_CHARS, ConfigError, Final, InputError, Ragbot
 
 from .buttons import AnswerButton, answer_buttons
 from .conversation import read_conversation
-from .embeds import answer_reply, draft_embed, draft_text, no_mentions, plain_answer, strip_mentions
+from .embeds import MESSAGE_LIMIT, answer_reply, draft_embed, draft_text, no_mentions, plain_answer, strip_mentions
 from .feedback import FeedbackStore
 from .replies import InInteraction, Place
 
@@ -409,7 +409,9 @@ class RagBot(commands.Bot):
             overflow = list(reply.overflow)
         else:
             first, *overflow = plain_answer(answer, self.engine.thresholds)
-            if note:
+            if note and len(note) + 1 + len(first) <= MESSAGE_LIMIT:
+                first = f"{note}\n{first}"
+            elif note:
                 overflow.insert(0, first)
                 first = note
             message = await place.show(content=first, embed=None, view=view)
