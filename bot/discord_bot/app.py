@@ -18,6 +18,7 @@ import concurrent.futures
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -471,13 +472,13 @@ class ShardedRagBot(RagBot, commands.AutoShardedBot):
     """RagBot over several gateway connections (RAGBOT_DISCORD_SHARDS), for bots in many servers."""
 
 
+@dataclass(frozen=True)
 class Shown:
     """An answer just shown: its stored id, the message showing it (None: nowhere), the text still to send."""
 
-    def __init__(self, answer_id: int, message: discord.Message | None, overflow: list[str]) -> None:
-        self.answer_id = answer_id
-        self.message = message
-        self.overflow = overflow
+    answer_id: int
+    message: discord.Message | None
+    overflow: list[str]
 
 
 class _Turn:
