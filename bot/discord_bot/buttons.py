@@ -21,7 +21,6 @@ from .sources import sources_messages
 
 if TYPE_CHECKING:
     from .app import RagBot
-    from .feedback import StoredAnswer
 
 ACTIONS = ("sources", "up", "down")
 
@@ -52,24 +51,23 @@ class AnswerButton(
     ) -> AnswerButton:
         return cls(match["action"], int(match["id"]), match["store"])
 
-    def record(self, bot: RagBot, interaction: discord.Interaction) -> StoredAnswer | None:
-        """The answer this button was posted with, or None when it is no longer stored."""
-        record = bot.store.get(self.answer_id)
-        if record is None:
-            return None
+    def owned_id(self, bot: RagBot, interaction: discord.Interaction) -> int | None:
+        """The answer id when this button belongs to a stored answer, else None (no longer stored)."""
         if self.store_id is not None:
-            return record if self.store_id == bot.store.store_id else None
-        message = getattr(interaction, "message", None)  # an id alone: only under the message it was posted as
-        return record if message is not None and record.message_id == message.id else None
+            return self.answer_id if self.store_id == bot.store.store_id else None
+        record = bot.store.get(self.answer_id)  # an id alone: only under the message it was posted as
+        message = getattr(interaction, "message", None)
+        ours = record is not None and message is not None and record.message_id == message.id
+        return self.answer_id if ours else None
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: RagBot = interaction.client  # type: ignore[assignment]
         try:
-            record = self.record(bot, interaction)
+            answer_id = self.owned_id(bot, interaction)
             if self.action == "sources":
-                await show_sources(interaction, record)
+                await show_sources(bot, interaction, answer_id)
             else:
-                await record_vote(bot, interaction, record, 1 if self.action == "up" else -1)
+                await record_vote(bot, interaction, answer_id, 1 if self.action == "up" else -1)
         except Exception as exc:  # noqa: BLE001 - every failure gets the same short reply and a logged trace
             await bot.apologise(interaction, exc)
 
@@ -82,8 +80,9 @@ def answer_buttons(answer_id: int, store_id: str) -> discord.ui.View:
     return view
 
 
-async def show_sources(interaction: discord.Interaction, record: StoredAnswer | None) -> None:
+async def show_sources(bot: RagBot, interaction: discord.Interaction, answer_id: int | None) -> None:
     """Every passage the answer cites, in full, as ephemeral messages of at most 2,000 characters."""
+    record = bot.store.get(answer_id) if answer_id is not None else None
     if record is None:
         text = "That answer is no longer stored, so its sources are gone."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=no_mentions())
@@ -94,11 +93,11 @@ async def show_sources(interaction: discord.Interaction, record: StoredAnswer | 
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=no_mentions())
 
 
-async def record_vote(bot: RagBot, interaction: discord.Interaction, record: StoredAnswer | None, vote: int) -> None:
+async def record_vote(bot: RagBot, interaction: discord.Interaction, answer_id: int | None, vote: int) -> None:
     """Keep the clicker's thumbs up (+1) or down (-1), replacing their earlier vote, and show the tally."""
-    if record is None:
+    if answer_id is None or bot.store.get(answer_id) is None:
         text = "That answer is no longer stored, so the vote was not recorded."
     else:
-        tally = bot.store.vote(record.id, interaction.user.id, vote)
+        tally = bot.store.vote(answer_id, interaction.user.id, vote)
         text = f"Thanks, your {'👍' if vote > 0 else '👎'} is recorded ({tally.up} 👍 · {tally.down} 👎 so far)."
     await interaction.response.send_message(text, ephemeral=True, allowed_mentions=no_mentions())
