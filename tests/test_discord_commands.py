@@ -115,7 +115,7 @@ async def test_a_private_ask_past_its_15_minutes_without_dms_is_dropped_and_logg
         await call(bot, "Ask", "ask", itx, ANSWERABLE, private=True)
     assert channel.sent == [] and [s.kind for s in itx.sent] == ["defer"]
     assert any("dropped a private answer" in r.getMessage() for r in caplog.records)
-    assert bot.asking == set()
+    assert bot.queue.asking == set()
 
 
 # -- /ask in the bot's thread ----------------------------------------------------------------------

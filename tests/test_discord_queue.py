@@ -16,6 +16,7 @@ import pytest
 from discord.ext import commands
 
 from bot.discord_bot.app import BUSY, PERMISSIONS, RagBot, ShardedRagBot, bot_class, missing_permissions
+from bot.discord_bot.fair_queue import FairQueue
 from tests.helpers.discord_fakes import (
     BOT_ID,
     FakeInteraction,
@@ -100,7 +101,7 @@ async def test_a_second_question_while_the_first_is_answered_is_refused(make_bot
     assert first.last().embed and other.last().embed
     again = FakeInteraction(bot, 7)
     await start_ask(bot, again)  # answered: user 7 may ask again
-    assert again.last().kind == "edit" and again.last().embed and bot.asking == set()
+    assert again.last().kind == "edit" and again.last().embed and bot.queue.asking == set()
 
 
 async def test_a_failed_answer_frees_the_user_too(make_bot):
@@ -112,7 +113,7 @@ async def test_a_failed_answer_frees_the_user_too(make_bot):
 
     bot = await make_bot(Failing())
     await start_ask(bot, FakeInteraction(bot, 7))
-    assert bot.asking == set()
+    assert bot.queue.asking == set()
 
 
 # -- waiting askers see their place ---------------------------------------------------------------
@@ -134,11 +135,65 @@ async def test_queued_askers_see_how_many_questions_are_ahead_of_theirs(make_bot
     ]
     gate.release.set()
     await asyncio.gather(*tasks)
+    last_notes = [s.content for s in itxs[3].sent if s.kind == "edit" and s.content]
+    assert last_notes[0].endswith("2 questions ahead of yours.") and last_notes[-1].endswith("is next.")
+    assert len(last_notes) == len(set(last_notes)) <= 3  # told again as it moved up, never twice the same
     for itx in itxs:
         final = itx.last()
         assert final.kind == "edit" and final.embed and final.content is None  # the note gave way to the answer
         assert pings_nobody(final.allowed_mentions)
-    assert bot.waiting == []
+    assert not bot.queue.waiting and bot.queue.running == 0
+
+
+async def test_the_queue_serves_in_order_and_a_cancelled_waiter_gives_up_its_place():
+    queue = FairQueue(1)
+    order: list[str] = []
+    seen: dict[str, list[int]] = {"b": [], "c": [], "d": []}
+
+    async def job(name: str, hold: asyncio.Event | None = None) -> None:
+        async def status(ahead: int) -> None:
+            seen[name].append(ahead)
+
+        async with queue.turn(status):
+            order.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    hold = asyncio.Event()
+    a = asyncio.create_task(job("a", hold))
+    await settle()
+    b, c, d = (asyncio.create_task(job(n)) for n in "bcd")
+    await settle()
+    assert seen == {"b": [0], "c": [1], "d": [2]} and queue.running == 1
+    c.cancel()
+    await settle()
+    assert seen["d"] == [2, 1] and len(queue.waiting) == 2
+    hold.set()
+    await asyncio.gather(a, b, d)
+    assert c.cancelled() and order == ["a", "b", "d"] and seen["d"][:2] == [2, 1]  # (granted before a 3rd note)
+    assert queue.running == 0 and not queue.waiting
+
+
+async def test_a_waiter_cancelled_as_it_is_handed_the_slot_passes_it_on():
+    queue = FairQueue(1)
+    hold = asyncio.Event()
+    done: list[str] = []
+
+    async def job(name: str, wait: asyncio.Event | None = None) -> None:
+        async with queue.turn():
+            if wait is not None:
+                await wait.wait()
+            done.append(name)
+
+    a = asyncio.create_task(job("a", hold))
+    await settle()
+    b, c = asyncio.create_task(job("b")), asyncio.create_task(job("c"))
+    await settle()
+    hold.set()
+    await asyncio.sleep(0)  # "a" leaves and hands the slot to "b" ...
+    b.cancel()  # ... which is cancelled before it runs
+    await asyncio.gather(a, c, return_exceptions=True)
+    assert b.cancelled() and done == ["a", "c"] and queue.running == 0
 
 
 async def test_the_engine_runs_on_its_own_named_workers_never_the_loop(make_bot, engine):

@@ -3,6 +3,7 @@
     settings.py      DiscordSettings (DISCORD_TOKEN, RAGBOT_DISCORD_*) and the token check
     app.py           RagBot: intents, the fair queue, the engine's workers, the one send path, failures,
                      start-up checks (sync, permissions, retention), run() (sharded on request)
+    fair_queue.py    one question in flight per user, `slots` answered at once, the rest in order, told their place
     conversation.py  the conversation so far in a thread or DM, from the bot's own answers; a message as context
     replies.py       where an answer goes: a channel, thread or DM, or an interaction's response (or, once it
                      expired, the channel or a DM); embeds or plain text

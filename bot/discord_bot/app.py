@@ -1,8 +1,8 @@
 """The Discord bot: `RagBot`, a `commands.Bot` handed its settings, engine and store, and what the cogs share.
 
-Shared here: the intents, the fair queue in front of the blocking engine (one question in flight per
-user, a per-user cooldown from discord.py's CooldownMapping, at most RAGBOT_DISCORD_MAX_CONCURRENCY
-answers at once on the engine's own worker threads, the rest waiting in order and told their place),
+Shared here: the intents, admission (one question in flight per user and the order of the rest:
+fair_queue.py; a per-user cooldown from discord.py's CooldownMapping), the engine on its own worker
+threads (at most RAGBOT_DISCORD_MAX_CONCURRENCY answers at once),
 streaming with throttled edits when the engine can, the conversation so far (conversation.py), the
 one path that posts an answer (replies.py says where; plain text without Embed Links), one apology
 for failures before an answer is shown (after it, failures are logged and never replace it), the
@@ -30,6 +30,7 @@ from retrieval import MAX_QUESTION_CHARS, ConfigError, Final, InputError, Ragbot
 from .buttons import AnswerButton, answer_buttons
 from .conversation import read_conversation
 from .embeds import MESSAGE_LIMIT, answer_reply, draft_embed, draft_text, no_mentions, plain_answer, strip_mentions
+from .fair_queue import FairQueue, Status
 from .feedback import FeedbackStore
 from .replies import InInteraction, Place
 
@@ -69,7 +70,6 @@ PERMISSION_NAMES = {  # as the server settings name them
     "read_message_history": "Read Message History",
 }
 Show = Callable[[str], Awaitable[None]]
-Status = Callable[[int], Awaitable[None]]
 
 
 def intents_for(discord_settings: DiscordSettings) -> discord.Intents:
@@ -139,12 +139,10 @@ class RagBot(commands.Bot):
         self.sync_global = sync_global
         seconds = discord_settings.cooldown_s
         self.cooldowns = commands.CooldownMapping.from_cooldown(1, seconds, _by_user) if seconds > 0 else None
-        self.gate = asyncio.Semaphore(discord_settings.max_concurrency)  # FIFO: waiters go in order
+        self.queue = FairQueue(discord_settings.max_concurrency)
         self.engine_pool = concurrent.futures.ThreadPoolExecutor(
             discord_settings.max_concurrency, thread_name_prefix="ragbot-engine"
         )  # its own workers: answers never take the default pool's threads (DNS lookups, /about)
-        self.asking: set[int] = set()  # users with a question in flight
-        self.waiting: list[object] = []  # tickets of questions waiting for the gate, oldest first
         self.stream_edit_s = STREAM_EDIT_S
         self._announce = announce
         self._checked_guilds: set[int] = set()
@@ -246,11 +244,11 @@ class RagBot(commands.Bot):
     def admit(self, user_id: int) -> str | None:
         """None when the user may ask now (they then have a question in flight until `respond` ends),
         else what to tell them: their last question is still being answered, or the cooldown."""
-        if user_id in self.asking:
+        if user_id in self.queue.asking:
             return BUSY
         notice = self.cooldown_notice(user_id)
         if notice is None:
-            self.asking.add(user_id)
+            self.queue.claim(user_id)
         return notice
 
     async def ask_by_interaction(
@@ -279,7 +277,7 @@ class RagBot(commands.Bot):
             if not history and self.is_our_conversation(interaction.channel):
                 history = await self.conversation(interaction.channel)  # type: ignore[arg-type]
         except BaseException:
-            self.asking.discard(interaction.user.id)
+            self.queue.release(interaction.user.id)
             raise
         await self.respond(InInteraction(interaction, private=private), question, history, note=note)
 
@@ -307,12 +305,13 @@ class RagBot(commands.Bot):
         status: Status | None = None,
     ) -> Answer:
         """Run the blocking engine on its own worker threads; at most RAGBOT_DISCORD_MAX_CONCURRENCY at once,
-        the others wait in order (`status(questions ahead)` is awaited once when a question has to wait).
+        the others wait in order (`status(questions ahead)` is awaited when a question has to wait, and as it
+        moves up).
 
         With `show` and an engine that streams, `show(text so far)` is awaited while an LLM writes, at most
         once every `stream_edit_s` seconds (Discord rate-limits edits); the verified answer is returned."""
         log.debug("question: %r (%d earlier turn(s))", question, len(history))
-        async with self._turn(status):
+        async with self.queue.turn(status):
             if show is not None and hasattr(self.engine, "stream"):
                 answer = await self._stream(question, list(history), show)
             else:
@@ -322,9 +321,6 @@ class RagBot(commands.Bot):
             "answered (%s, answerable=%s) in %.0f ms", answer.mode, answer.answerable, answer.timings_ms.get("total", 0)
         )
         return answer
-
-    def _turn(self, status: Status | None) -> _Turn:
-        return _Turn(self, status)
 
     async def _stream(self, question: str, history: list[Turn], show: Show) -> Answer:
         loop = asyncio.get_running_loop()
@@ -389,7 +385,7 @@ class RagBot(commands.Bot):
                 log.warning("could not deliver the failure notice", exc_info=True)
             return
         finally:
-            self.asking.discard(place.user_id)
+            self.queue.release(place.user_id)
         await self.finish_answer(place, sent)
 
     async def post_answer(self, place: Place, answer: Answer, *, note: str | None = None) -> discord.Message | None:
@@ -479,31 +475,6 @@ class Shown:
     answer_id: int
     message: discord.Message | None
     overflow: list[str]
-
-
-class _Turn:
-    """A question's turn at the engine: waits in order behind the others when every worker is busy."""
-
-    def __init__(self, bot: RagBot, status: Status | None) -> None:
-        self.bot = bot
-        self.status = status
-
-    async def __aenter__(self) -> None:
-        bot = self.bot
-        if not bot.gate.locked():
-            await bot.gate.acquire()
-            return
-        ticket = object()
-        bot.waiting.append(ticket)
-        try:
-            if self.status is not None:
-                await self.status(len(bot.waiting) - 1)
-            await bot.gate.acquire()
-        finally:
-            bot.waiting.remove(ticket)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.bot.gate.release()
 
 
 def bot_class(shards: str) -> tuple[type[RagBot], dict[str, Any]]:

@@ -72,7 +72,7 @@ class Mentions(commands.Cog):
             place, history = await self.place(message, question)
             context, note = await self.replied_to(message)
         except BaseException:
-            self.bot.asking.discard(message.author.id)
+            self.bot.queue.release(message.author.id)
             raise
         await self.bot.respond(place, question, [*history, *context], note=note)
 
