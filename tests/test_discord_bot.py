@@ -76,10 +76,11 @@ async def test_ask_defers_then_replaces_thinking_with_the_cited_embed(make_bot, 
     assert edit.embed.fields[0].name.startswith("[1] ") and edit.embed.footer.text.startswith("confidence: ")
     assert " · extractive · no LLM · " in edit.embed.footer.text
     (record_id,) = {int(c.rsplit(":", 1)[1]) for c in custom_ids(edit.view)}
+    store_id = bot.store.store_id
     assert custom_ids(edit.view) == [
-        f"ragbot:sources:{record_id}",
-        f"ragbot:up:{record_id}",
-        f"ragbot:down:{record_id}",
+        f"ragbot:sources:{store_id}:{record_id}",
+        f"ragbot:up:{store_id}:{record_id}",
+        f"ragbot:down:{store_id}:{record_id}",
     ]
     assert edit.view.timeout is None
     record = bot.store.get(record_id)
@@ -306,9 +307,10 @@ async def test_about_lists_documents_passages_and_models(make_bot, engine):
     itx = FakeInteraction(bot, 1)
     cog = bot.get_cog("About")
     await cog.about.callback(cog, itx)
-    (reply,) = itx.sent
+    defer, reply = itx.sent
+    assert defer.kind == "defer" and defer.ephemeral and reply.kind == "edit"
     fields = {f.name: f.value for f in reply.embed.fields}
-    assert reply.ephemeral and pings_nobody(reply.allowed_mentions)
+    assert pings_nobody(reply.allowed_mentions)
     assert "000_7f696d753bde9fea.txt" in fields["Documents (1)"]
     assert fields["Passages"] == str(engine.index.catalog.live_count())
     assert fields["Embedding model"] == "all-MiniLM-L6-v2-int8" and fields["LLM"] == "none (extractive)"
@@ -343,9 +345,10 @@ async def test_commands_sync_to_the_dev_guild_and_globally_only_when_asked(
         bot = RagBot(make_settings(), discord_settings, engine, store, sync_global=sync_global)
         await bot.setup_hook()
         assert calls == expected
-        assert {c.name for c in bot.tree.get_commands()} == {"ask", "about"}
+        commands = {"ask", "about", "check", "quotes", "help", "forget", "Ask about this message"}
+        assert {c.name for c in bot.tree.get_commands()} == commands
         if overrides:
-            assert {c.name for c in bot.tree.get_commands(guild=discord.Object(555))} == {"ask", "about"}
+            assert {c.name for c in bot.tree.get_commands(guild=discord.Object(555))} == commands
         bot.store.close()
 
 

@@ -3,6 +3,7 @@ interactions (tests/helpers/discord_fakes.py) and the real engine; the pure rend
 
 from __future__ import annotations
 
+import discord
 import pytest
 
 from bot.discord_bot.cogs.check import check_embed, quotes_messages
@@ -23,7 +24,6 @@ async def make_bot(make_settings, make_discord_settings):
 
     async def make(engine, **overrides):
         bot = await offline_bot(make_settings(), make_discord_settings(**overrides), engine)
-        await bot.load_extension("bot.discord_bot.cogs.check")  # what the registration in app.COGS does
         bots.append(bot)
         return bot
 
@@ -32,8 +32,8 @@ async def make_bot(make_settings, make_discord_settings):
         bot.store.close()
 
 
-async def call(bot, name: str, *args, **kwargs) -> FakeInteraction:
-    itx = FakeInteraction(bot, 1)
+async def call(bot, name: str, *args, permissions: discord.Permissions | None = None, **kwargs) -> FakeInteraction:
+    itx = FakeInteraction(bot, 1, app_permissions=permissions)
     cog = bot.get_cog("ClaimCheck")
     await getattr(cog, name).callback(cog, itx, *args, **kwargs)
     assert all(pings_nobody(s.allowed_mentions) for s in itx.sent if s.kind != "defer")
@@ -65,6 +65,24 @@ async def test_a_bad_claim_is_refused_ephemerally(make_bot, engine, claim, messa
 async def test_a_failure_replaces_the_thinking_message(make_bot):
     itx = await call(await make_bot(Failing()), "check", CLAIM)
     assert itx.last().kind == "edit" and itx.last().content.startswith("Sorry")
+
+
+async def test_without_embed_links_the_verdict_is_plain_text(make_bot, engine):
+    no_embeds = discord.Permissions.all()
+    no_embeds.embed_links = False
+    edit = (await call(await make_bot(engine), "check", CLAIM, permissions=no_embeds)).last()
+    assert edit.embed is None and edit.content.startswith(f"**Contradicted**: {CLAIM}")
+    assert "[1] “" in edit.content and "seven-day cease-fire" in edit.content
+
+
+async def test_a_second_check_while_the_first_is_in_flight_is_refused(make_bot, engine):
+    bot = await make_bot(engine)
+    bot.queue.claim(1)  # user 1 has a question in flight
+    (reply,) = (await call(bot, "check", CLAIM)).sent
+    assert reply.ephemeral and "still answering your last question" in reply.content
+    bot.queue.release(1)
+    assert (await call(bot, "check", CLAIM)).last().embed.title == f"Contradicted: {CLAIM}"
+    assert 1 not in bot.queue.asking  # released once the verdict is shown
 
 
 async def test_quotes_lists_the_speakers_quotes_with_evidence(make_bot, engine):

@@ -115,3 +115,68 @@ def test_source_rows_fall_back_to_the_quote_without_its_passage(engine):
     (row,) = source_rows(replace(answer, retrieved=()))[:1]
     c = answer.citations[0]
     assert (row.passage, row.passage_start, row.title) == (c.quote, c.start, "")
+
+
+# -- schema versions, /forget and retention ---------------------------------------------------
+V1_SCHEMA = """
+CREATE TABLE answers (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, user_id INTEGER,
+    guild_id INTEGER, channel_id INTEGER, message_id INTEGER, question TEXT NOT NULL, answer TEXT NOT NULL,
+    answerable INTEGER NOT NULL, mode TEXT NOT NULL, model TEXT, sources TEXT NOT NULL);
+CREATE INDEX answers_by_message ON answers(message_id);
+CREATE TABLE votes (answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE, user_id INTEGER NOT NULL,
+    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)), voted_at TEXT NOT NULL, PRIMARY KEY (answer_id, user_id));
+INSERT INTO answers VALUES (1, '2026-01-02T03:04:05+00:00', 7, 1, 2, 99, 'Where?', 'In Hamburg [1].', 1,
+    'extractive', NULL, '[]');
+INSERT INTO votes VALUES (1, 8, 1, '2026-01-02T03:05:00+00:00');
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_file_is_migrated_in_place_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(V1_SCHEMA)
+    store = FeedbackStore(path)
+    assert store.get(1).question == "Where?" and store.tally(1) == Tally(1, 0)
+    assert store.by_messages([99])[99].answer == "In Hamburg [1]."
+    store_id = store.store_id
+    assert len(store_id) == 8 and int(store_id, 16) >= 0
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"answers_by_user", "answers_by_date", "votes_by_user"} <= indexes
+    again = FeedbackStore(path)  # the id is the file's: it survives a reopen
+    assert again.store_id == store_id
+    again.close()
+    fresh = FeedbackStore(tmp_path / "fresh.sqlite3")  # and another file has another
+    assert fresh.store_id != store_id
+    fresh.close()
+
+
+def test_forget_deletes_a_users_questions_and_votes_and_nothing_else(store, engine):
+    answer = engine.answer(ANSWERABLE)
+    mine = [store.add(answer, user_id=7), store.add(answer, user_id=7)]
+    theirs = store.add(answer, user_id=8)
+    store.vote(mine[0], 8, 1)  # a vote on my question goes with it
+    store.vote(theirs, 7, -1)  # my vote on theirs goes too
+    store.vote(theirs, 9, 1)
+    assert store.forget(7) == (2, 1)
+    assert all(store.get(i) is None for i in mine)
+    assert store.get(theirs) is not None and store.tally(theirs) == Tally(1, 0)
+    assert store.forget(7) == (0, 0)
+
+
+def test_purge_deletes_rows_older_than_the_retention(store, engine):
+    from datetime import UTC, datetime, timedelta
+
+    answer = engine.answer(ANSWERABLE)
+    old, new = store.add(answer, user_id=1), store.add(answer, user_id=1)
+    store.vote(new, 5, 1)
+    store._run("UPDATE answers SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (old,))
+    store._run("UPDATE votes SET voted_at = '2020-01-01T00:00:00+00:00' WHERE answer_id = ?", (new,))
+    assert store.purge(0) == 0 and store.get(old) is not None  # 0 keeps everything
+    assert store.purge(90) == 1
+    assert store.get(old) is None and store.get(new) is not None and store.tally(new) == Tally(0, 0)
+    later = datetime.now(UTC) + timedelta(days=91)
+    assert store.purge(90, now=later) == 1 and store.get(new) is None

@@ -21,6 +21,8 @@ NAMES = (
     "RAGBOT_DISCORD_COOLDOWN_S",
     "RAGBOT_DISCORD_MAX_CONCURRENCY",
     "RAGBOT_DISCORD_DB_PATH",
+    "RAGBOT_DISCORD_RETENTION_DAYS",
+    "RAGBOT_DISCORD_SHARDS",
 )
 
 
@@ -37,17 +39,18 @@ def test_defaults(clean_env):
     s = load_discord_settings()
     assert s.token is None and s.guild_id is None
     assert (s.message_content, s.dms, s.cooldown_s, s.max_concurrency) == (False, True, 10.0, 4)
+    assert (s.retention_days, s.shards) == (90, "off")
     assert s.db_path == Path.cwd().resolve() / ".ragbot" / "discord.sqlite3"  # the root: here, no .ragbot/ above
 
 
 def test_every_variable_is_read_from_the_environment(clean_env):
-    values = dict(zip(NAMES, (TOKEN, "555", "true", "false", "2.5", "8", "bot.sqlite3"), strict=True))
+    values = dict(zip(NAMES, (TOKEN, "555", "true", "false", "2.5", "8", "bot.sqlite3", "30", "auto"), strict=True))
     for name, value in values.items():
         clean_env.setenv(name, value)
     s = load_discord_settings()
     assert s.token.get_secret_value() == TOKEN and s.guild_id == 555
     assert (s.message_content, s.dms, s.cooldown_s, s.max_concurrency) == (True, False, 2.5, 8)
-    assert s.db_path == Path("bot.sqlite3")
+    assert s.db_path == Path("bot.sqlite3") and (s.retention_days, s.shards) == (30, "auto")
 
 
 def test_dotenv_is_read_and_the_environment_wins(clean_env, tmp_path):
@@ -68,6 +71,9 @@ def test_dotenv_is_read_and_the_environment_wins(clean_env, tmp_path):
         ("RAGBOT_DISCORD_MAX_CONCURRENCY", "65"),
         ("RAGBOT_DISCORD_GUILD_ID", "my server"),
         ("RAGBOT_DISCORD_DMS", "perhaps"),
+        ("RAGBOT_DISCORD_RETENTION_DAYS", "-1"),
+        ("RAGBOT_DISCORD_SHARDS", "many"),
+        ("RAGBOT_DISCORD_SHARDS", "0"),
     ],
 )
 def test_a_bad_value_is_a_config_error_naming_the_variable(clean_env, name, value):

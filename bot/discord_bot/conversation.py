@@ -2,7 +2,9 @@
 
 An answer is found in the feedback store by the id of the message that shows it; one the store does
 not know (say, the store file was replaced) is read from its embed (question as title, answer as
-description, less the bold short-answer line). Leaves out the user's own messages: each answer carries its question.
+description, less the bold short-answer line). `message_text` reads one message as context (a reply's
+target, the message of "Ask about this message"). Leaves out the user's own messages: each answer
+carries its question.
 """
 
 from __future__ import annotations
@@ -57,3 +59,15 @@ async def read_conversation(
         return []
     messages.reverse()
     return turns_from_messages(messages, bot_id, store, max_turns)
+
+
+def message_text(message: Any) -> str:
+    """A message's text: its content, else its first embed's title and description (the bot's own answers)."""
+    content = (getattr(message, "content", "") or "").strip()
+    if content:
+        return content
+    for embed in getattr(message, "embeds", []) or []:
+        text = " ".join(part for part in (embed.title, embed.description) if part).strip()
+        if text:
+            return text
+    return ""

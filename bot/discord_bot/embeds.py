@@ -6,7 +6,9 @@ per cited quote (or the closest passage when refused) and any note; the footer s
 as a word ("confidence: high", the core's `confidence_word` over the engine's thresholds, passed in),
 then mode, model and time. The Sources message is sources.py's.
 
-Pure: builds `discord.Embed` objects and strings, sends nothing. Limits honoured: 2,000 characters a
+Without Embed Links the same content goes out as plain text (`plain_answer`, `draft_text`); `/help`
+is plain text always (`help_text`, from rows a new command adds one of). Pure: builds
+`discord.Embed` objects and strings, sends nothing. Limits honoured: 2,000 characters a
 message, 256 a title or field name, 4,096 a description, 1,024 a field value, 25 fields, 2,048 a
 footer, 6,000 an embed in total, 100 a thread name. Text is cut on sentence boundaries (a `[n]`
 marker stays with its sentence), else on whitespace, else hard; text from documents, models and
@@ -17,7 +19,7 @@ and anything stateful (app.py, buttons.py and the cogs).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Protocol
@@ -83,6 +85,24 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join blocks with blank lines into as few messages as fit; a block too long alone is split."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        pieces = [block] if len(block) <= limit else split_message(block, limit)
+        for piece in pieces:
+            if current and len(current) + 2 + len(piece) <= limit:
+                current = f"{current}\n\n{piece}"
+            else:
+                if current:
+                    messages.append(current)
+                current = piece
+    if current:
+        messages.append(current)
+    return messages
 
 
 def shorten(text: str, limit: int, *, sentences: bool = False) -> str:
@@ -233,6 +253,25 @@ def draft_embed(question: str, text: str) -> discord.Embed:
     ).set_footer(text="writing… citations are checked when the answer is complete")
 
 
+# -- plain text, for channels without Embed Links ----------------------------------------------
+def plain_answer(answer: Answer, thresholds: tuple[float, float]) -> list[str]:
+    """The answer embed's content as plain messages of at most 2,000 characters: the question in bold,
+    the short answer and answer text, each quote or closest passage, then the footer as small text."""
+    embed = answer_reply(answer, thresholds).embed
+    text = escape_text(answer.answer.strip()) or ELLIPSIS
+    blocks = [f"**{escape_text(shorten(answer.question, TITLE_LIMIT))}**\n{_lead(answer)}{text}"]
+    blocks += [f"**{field.name}**\n{field.value}" for field in embed.fields]
+    blocks.append(f"-# {embed.footer.text}")
+    return pack(blocks)
+
+
+def draft_text(question: str, text: str) -> str:
+    """A draft (see draft_embed) as one plain message."""
+    head = f"**{escape_text(shorten(question, TITLE_LIMIT))}**\n"
+    tail = " ▌\n-# writing… citations are checked when the answer is complete"
+    return head + shorten(escape_text(text), MESSAGE_LIMIT - len(head) - len(tail)) + tail
+
+
 def _head(text: str, limit: int) -> tuple[str, list[str]]:
     if len(text) <= limit:
         return text, []
@@ -280,3 +319,24 @@ def about_embed(
     embed.add_field(name="Embedding model", value=shorten(embedding_model, FIELD_LIMIT), inline=True)
     embed.add_field(name="LLM", value=shorten(llm_model, FIELD_LIMIT), inline=True)
     return embed
+
+
+# -- /help ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HelpRow:
+    """One line of /help: how to call it, what it does, and an example."""
+
+    command: str
+    description: str
+    example: str = ""
+
+
+def help_text(rows: Sequence[HelpRow], *, intro: str, outro: str = "") -> str:
+    """/help as one plain message (it needs no Embed Links): the intro, a line per row, the outro."""
+    lines = [intro, ""]
+    for row in rows:
+        example = f"\n  e.g. {row.example}" if row.example else ""
+        lines.append(f"**{row.command}**: {row.description}{example}")
+    if outro:
+        lines += ["", outro]
+    return shorten("\n".join(lines), MESSAGE_LIMIT)

@@ -1,9 +1,12 @@
 """The Discord bot's small SQLite store: every answer it posted, and the thumbs votes on them.
 
-The Sources and vote buttons carry only an answer id in their custom id, so they keep working after
-a restart: everything they need is read back from here. The file is `RAGBOT_DISCORD_DB_PATH`.
+The Sources and vote buttons carry an answer id and this file's own id (`meta.store_id`, made when
+the file is made) in their custom id, so they keep working after a restart and never point at an
+answer of a later file: everything they need is read back from here. The file is
+`RAGBOT_DISCORD_DB_PATH`; rows older than RAGBOT_DISCORD_RETENTION_DAYS are purged (`purge`), and a
+user's own rows go on request (`forget`).
 
-Schema (version 1, `PRAGMA user_version`):
+Schema (version 2, `PRAGMA user_version`; older files are migrated in place when opened):
 
     answers(id INTEGER PRIMARY KEY,      -- the number in the buttons' custom ids
             created_at TEXT,             -- UTC, ISO 8601
@@ -16,6 +19,9 @@ Schema (version 1, `PRAGMA user_version`):
     votes(answer_id INTEGER REFERENCES answers(id), user_id INTEGER,
           vote INTEGER,                  -- +1 thumbs up, -1 thumbs down; one per user, last click wins
           voted_at TEXT, PRIMARY KEY (answer_id, user_id))
+    meta(key TEXT PRIMARY KEY, value TEXT)  -- "store_id": 8 hex digits, this file's id in button custom ids
+
+Migrations: 1 -> 2 adds `meta` (with a new store id) and indexes by user and by date.
 
 A source row: {"n": marker (0 = the closest passage of an unanswered question), "source", "title",
 "paragraph", "score", "quote": the cited words, "passage": the whole passage they lie in,
@@ -27,10 +33,11 @@ this module is plain sqlite3 and JSON.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +46,7 @@ from retrieval import StoreError
 if TYPE_CHECKING:
     from retrieval import Answer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -64,6 +71,14 @@ CREATE TABLE IF NOT EXISTS votes (
     PRIMARY KEY (answer_id, user_id)
 );
 """
+MIGRATIONS = {  # version -> the script that brings a file of that version to the next
+    1: """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS answers_by_user ON answers(user_id);
+CREATE INDEX IF NOT EXISTS answers_by_date ON answers(created_at);
+CREATE INDEX IF NOT EXISTS votes_by_user ON votes(user_id);
+""",
+}
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,7 @@ class FeedbackStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; no fsync per answer on the loop
             self._db.execute("PRAGMA foreign_keys=ON")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -169,13 +185,27 @@ class FeedbackStore:
                     f"{self.path} was written by a newer ragbot (schema {version}); upgrade, or point "
                     "RAGBOT_DISCORD_DB_PATH at another file"
                 )
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._migrate(version)
+            self.store_id = self._store_id()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(
                 f"cannot open the Discord store {self.path} ({exc}): check RAGBOT_DISCORD_DB_PATH"
             ) from exc
         self._lock = threading.Lock()
+
+    def _migrate(self, version: int) -> None:
+        """Bring the file to SCHEMA_VERSION in place, one version at a time, each step in one transaction."""
+        if version == 0:  # a new file (or one from before versions were kept): the first schema
+            self._db.executescript(SCHEMA)
+            version = 1
+        while version < SCHEMA_VERSION:
+            self._db.executescript(f"BEGIN; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;")
+            version += 1
+
+    def _store_id(self) -> str:
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (secrets.token_hex(4),))
+        value: str = self._db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
+        return value
 
     def close(self) -> None:
         self._db.close()
@@ -233,6 +263,31 @@ class FeedbackStore:
                 record = _record(row)
                 out[record.message_id] = record  # type: ignore[index]
         return out
+
+    # -- what a user may take back, and how long anything is kept ------------------------------
+    def forget(self, user_id: int) -> tuple[int, int]:
+        """Delete a user's questions (their answers, with every vote on them) and their votes elsewhere;
+        returns (questions, votes) deleted."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                votes = self._db.execute("DELETE FROM votes WHERE user_id = ?", (user_id,)).rowcount
+                questions = self._db.execute("DELETE FROM answers WHERE user_id = ?", (user_id,)).rowcount
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"the Discord store {self.path} failed: {exc}") from exc
+        return questions, votes
+
+    def purge(self, days: int, *, now: datetime | None = None) -> int:
+        """Delete answers (with their votes) and votes older than `days` days; 0 keeps everything.
+        Returns the answers deleted."""
+        if days <= 0:
+            return 0
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).isoformat(timespec="seconds")
+        self._run("DELETE FROM votes WHERE voted_at < ?", (cutoff,))
+        return self._run("DELETE FROM answers WHERE created_at < ?", (cutoff,)).rowcount
 
     # -- votes --------------------------------------------------------------------------------
     def vote(self, answer_id: int, user_id: int, vote: int) -> Tally:

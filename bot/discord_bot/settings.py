@@ -2,7 +2,7 @@
 
 Read from the environment and from `.env` in the root folder (the nearest folder holding `.ragbot/`,
 as the core finds it), under the names the bot has always used: `DISCORD_TOKEN` and `RAGBOT_DISCORD_*`
-(guild id, message content, DMs, cooldown, concurrency, store path); the default database path
+(guild id, message content, DMs, cooldown, concurrency, store path, retention, shards); the default database path
 resolves against that root, a path that is set is used as given. Built once by `ragbot discord`
 beside the core's Settings and passed down; nothing reads the environment at import time. Leaves
 out the core's settings (retrieval.Settings) and anything that talks to Discord.
@@ -39,6 +39,10 @@ class DiscordSettings(BaseSettings):
     cooldown_s: float = Field(10.0, ge=0, description="seconds between one user's questions; 0 = no limit")
     max_concurrency: int = Field(4, ge=1, le=64, description="answers worked on at once; others wait")
     db_path: Path = Field(Path(".ragbot/discord.sqlite3"), description="the store of posted answers and votes")
+    retention_days: int = Field(90, ge=0, description="days answers and votes are kept; 0 = until /forget")
+    shards: str = Field(
+        "off", pattern=r"^(off|auto|[1-9][0-9]*)$", description="off, auto (discord.py picks) or a shard count"
+    )
 
 
 def load_discord_settings(*, root: Path | None = None, **overrides: Any) -> DiscordSettings:

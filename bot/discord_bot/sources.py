@@ -1,15 +1,13 @@
 """The Sources message: every cited passage of a posted answer in full, in messages of 2,000 characters.
 
-Pure, like embeds.py (whose escaping and splitting it uses): builds strings from a stored answer
+Pure, like embeds.py (whose escaping and packing into messages it uses): builds strings from a stored answer
 (feedback.py), sends nothing. The cited words are bold inside their passage; text from documents
 and users is shown with its markdown escaped and its mentions defused. buttons.py sends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from .embeds import MESSAGE_LIMIT, escape_text, file_name, shorten, split_message
+from .embeds import escape_text, file_name, pack, shorten
 from .feedback import SourceRow, StoredAnswer
 
 
@@ -40,21 +38,3 @@ def sources_messages(record: StoredAnswer) -> list[str]:
         intro += ": the documents do not answer it; this is the nearest they come."
     blocks = [intro] + [f"{_source_heading(r)}\n{_passage_markdown(r)}" for r in record.sources]
     return pack(blocks)
-
-
-def pack(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks with blank lines into as few messages as fit; a block too long alone is split."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        pieces = [block] if len(block) <= limit else split_message(block, limit)
-        for piece in pieces:
-            if current and len(current) + 2 + len(piece) <= limit:
-                current = f"{current}\n\n{piece}"
-            else:
-                if current:
-                    messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return messages

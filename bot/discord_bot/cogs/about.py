@@ -1,6 +1,8 @@
 """`/about`: the documents loaded, the passage count and the two models, as an ephemeral embed.
 
-What it shows comes from `Engine.describe()`, read on a worker thread; leaves out everything else.
+It defers first (reading the overview can wait behind other work; Discord allows 3 seconds before
+the first response), then reads `Engine.describe()` on a worker thread (the default pool: answers
+have their own) and shows it. Leaves out everything else.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ class About(commands.Cog):
 
     @app_commands.command(name="about", description="Which documents this bot answers from, and its models.")
     async def about(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
         overview = await asyncio.to_thread(self.bot.engine.describe)
         llm = overview.llm_model or "none (extractive)"
         embed = about_embed(overview.documents, overview.passages, overview.embedding_model, llm)
-        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=no_mentions())
+        await interaction.edit_original_response(embed=embed, allowed_mentions=no_mentions())
 
 
 async def setup(bot: RagBot) -> None:

@@ -1,8 +1,10 @@
-"""`/ask question:<text>`: check the question and the asker's cooldown, defer, answer, reply with the embed.
+"""`/ask question:<text> [private:true]`: check the question and the asker, defer, answer, reply with the embed.
 
-Refusals before deferring (a bad question, a cooldown) are ephemeral. Everything after deferring
-replaces the "thinking" message: the answer as an LLM writes it (when one is configured), the
-verified answer, or a short apology. Leaves the answering and sending to RagBot.
+Refusals before deferring (a bad question, a question still in flight, a cooldown) are ephemeral.
+Everything after deferring replaces the "thinking" message: the place in the queue while it waits,
+the answer as an LLM writes it (when one is configured), the verified answer, or a short apology.
+`private` makes all of it visible to the asker alone. In one of the bot's threads (or a DM) the
+thread so far is the conversation. Leaves the answering and sending to RagBot.
 """
 
 from __future__ import annotations
@@ -13,10 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from retrieval import MAX_QUESTION_CHARS, InputError, clean_question
-
-from ..embeds import no_mentions, strip_mentions
-from ..replies import InInteraction
+from retrieval import MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:
     from ..app import RagBot
@@ -27,21 +26,14 @@ class Ask(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="ask", description="Ask a question about the documents; the answer quotes them.")
-    @app_commands.describe(question="What you want to know")
+    @app_commands.describe(question="What you want to know", private="Only you see the answer (default: everyone)")
     async def ask(
-        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_QUESTION_CHARS]
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+        private: bool = False,
     ) -> None:
-        try:
-            question = clean_question(strip_mentions(question))
-        except InputError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True, allowed_mentions=no_mentions())
-            return
-        notice = self.bot.cooldown_notice(interaction.user.id)
-        if notice:
-            await interaction.response.send_message(notice, ephemeral=True, allowed_mentions=no_mentions())
-            return
-        await interaction.response.defer(thinking=True)
-        await self.bot.respond(InInteraction(interaction), question)
+        await self.bot.ask_by_interaction(interaction, question, private=private)
 
 
 async def setup(bot: RagBot) -> None:

@@ -1,15 +1,15 @@
 """`/check claim:<text>` (supported, contradicted or not mentioned, with the deciding quotes) and
 `/quotes [speaker:] [about:]` (who said what, with the words that attribute it).
 
-Like `/ask`: a bad claim or a cooldown is refused ephemerally before deferring; the work runs on a
-worker thread behind the bot's concurrency gate; a failure replaces the "thinking" message. The
+Like `/ask`: a bad claim or a cooldown is refused ephemerally before deferring; the work runs on an
+engine worker in the bot's fair queue; a failure replaces the "thinking" message. The
 renderings (`check_embed`, `quotes_messages`) are pure and within Discord's limits. Registered by
 adding "check" to the cogs `app.COGS` loads.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,19 @@ def check_embed(check: Check) -> discord.Embed:
     return embed
 
 
+def check_text(check: Check) -> str:
+    """The verdict as plain text, for channels where the bot may not embed links (within one message)."""
+    lines = [
+        f"**{VERDICT_TITLES.get(check.verdict, check.verdict)}**: {escape_text(check.claim)}",
+        escape_text(check.explanation),
+    ]
+    lines += [f"[{c.n}] “{escape_text(c.quote)}” — {file_name(c.source)} {c.start}-{c.end}" for c in check.citations]
+    if check.closest is not None:
+        lines.append(f"closest (not a citation): “{escape_text(check.closest.quote)}”")
+    lines.append(f"confidence {check.confidence:.2f}" + (f" · note: {check.note}" if check.note else ""))
+    return shorten("\n".join(lines), MESSAGE_LIMIT)
+
+
 def quotes_messages(found: Sequence[Attribution], limit: int = MAX_QUOTES_LISTED) -> list[str]:
     """Who said what as messages of at most 2,000 characters: the speaker, the words, the source and
     offsets, and the attributing words; beyond `limit` entries, how many more and how to narrow."""
@@ -94,7 +107,9 @@ class ClaimCheck(commands.Cog):
         self.bot = bot
 
     async def _refused(self, interaction: discord.Interaction) -> bool:
-        notice = self.bot.cooldown_notice(interaction.user.id)
+        """True (and the asker told why) when their last question is still in flight or the cooldown holds;
+        else they now have one in flight until `release`."""
+        notice = self.bot.admit(interaction.user.id)
         if notice:
             await interaction.response.send_message(notice, ephemeral=True, allowed_mentions=no_mentions())
         return notice is not None
@@ -112,14 +127,18 @@ class ClaimCheck(commands.Cog):
             return
         if await self._refused(interaction):
             return
-        await interaction.response.defer(thinking=True)
         try:
-            async with self.bot.gate:
-                result = await asyncio.to_thread(self.bot.engine.check, claim)
+            await interaction.response.defer(thinking=True)
+            result = await self.bot.work(functools.partial(self.bot.engine.check, claim))
         except Exception as exc:  # noqa: BLE001 - one reply for any failure; the trace is logged
             await self.bot.apologise(interaction, exc)
             return
-        await interaction.edit_original_response(embed=check_embed(result), allowed_mentions=no_mentions())
+        finally:
+            self.bot.queue.release(interaction.user.id)
+        if interaction.app_permissions.embed_links or interaction.guild_id is None:
+            await interaction.edit_original_response(embed=check_embed(result), allowed_mentions=no_mentions())
+        else:  # without Embed Links, the same verdict as plain text
+            await interaction.edit_original_response(content=check_text(result), allowed_mentions=no_mentions())
 
     @app_commands.command(
         name="quotes", description="Who said what in the documents, with the words that attribute it."
@@ -133,12 +152,14 @@ class ClaimCheck(commands.Cog):
     ) -> None:
         if await self._refused(interaction):
             return
-        await interaction.response.defer(thinking=True)
         try:
-            found = await asyncio.to_thread(self.bot.engine.quotes, speaker=speaker, about=about)
+            await interaction.response.defer(thinking=True)
+            found = await self.bot.work(functools.partial(self.bot.engine.quotes, speaker=speaker, about=about))
         except Exception as exc:  # noqa: BLE001
             await self.bot.apologise(interaction, exc)
             return
+        finally:
+            self.bot.queue.release(interaction.user.id)
         first, *rest = quotes_messages(found)
         await interaction.edit_original_response(content=first, allowed_mentions=no_mentions())
         for message in rest:
