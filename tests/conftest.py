@@ -83,6 +83,24 @@ def make_discord_settings(tmp_path: Path):
     return make
 
 
+@pytest.fixture
+async def make_bot(make_settings, make_discord_settings):
+    """`make(engine, **discord_overrides)`: an offline RagBot (tests/helpers/discord_fakes.py) with every cog
+    loaded and no cooldown unless overridden; its answers file is closed after the test."""
+    from tests.helpers.discord_fakes import offline_bot
+
+    bots = []
+
+    async def make(engine, **overrides):
+        bot = await offline_bot(make_settings(), make_discord_settings(**{"cooldown_s": 0, **overrides}), engine)
+        bots.append(bot)
+        return bot
+
+    yield make
+    for bot in bots:
+        bot.store.close()
+
+
 @pytest.fixture(scope="session")
 def article_store(tmp_path_factory, embedder) -> Path:
     """A store with the article ingested once per session; copy it before writing to it."""

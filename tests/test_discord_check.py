@@ -8,7 +8,7 @@ import pytest
 
 from bot.discord_bot.cogs.check import check_embed, quotes_messages
 from retrieval.errors import StoreError
-from tests.helpers.discord_fakes import FakeInteraction, offline_bot, pings_nobody
+from tests.helpers.discord_fakes import FakeInteraction, pings_nobody
 
 CLAIM = "The cease-fire resolution was for ten days."
 
@@ -16,20 +16,6 @@ CLAIM = "The cease-fire resolution was for ten days."
 class Failing:
     def check(self, claim, **kwargs):
         raise StoreError("the store is gone")
-
-
-@pytest.fixture
-async def make_bot(make_settings, make_discord_settings):
-    bots = []
-
-    async def make(engine, **overrides):
-        bot = await offline_bot(make_settings(), make_discord_settings(**overrides), engine)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        bot.store.close()
 
 
 async def call(bot, name: str, *args, permissions: discord.Permissions | None = None, **kwargs) -> FakeInteraction:

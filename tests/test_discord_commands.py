@@ -13,7 +13,6 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 import discord
-import pytest
 
 from bot.discord_bot.app import RagBot
 from bot.discord_bot.cogs.context import NO_TEXT, QuestionForm
@@ -38,20 +37,6 @@ FIRST = "Which U.S. official said Assad has never shown any willingness to get t
 FOLLOW_UP = "And where was he speaking?"
 ANSWERABLE = "How long was the cease-fire proposed in the resolution that was blocked?"
 ME = SimpleNamespace(id=BOT_ID)
-
-
-@pytest.fixture
-async def make_bot(make_settings, make_discord_settings):
-    bots: list[RagBot] = []
-
-    async def make(engine, **overrides) -> RagBot:
-        bot = await offline_bot(make_settings(), make_discord_settings(**{"cooldown_s": 0, **overrides}), engine)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        bot.store.close()
 
 
 async def call(bot: RagBot, cog_name: str, command: str, itx: FakeInteraction, *args, **kwargs) -> FakeInteraction:

@@ -29,7 +29,6 @@ from tests.helpers.discord_fakes import (
     FakeTextChannel,
     FakeThread,
     http_error,
-    offline_bot,
     pings_nobody,
     user,
 )
@@ -38,20 +37,6 @@ ANSWERABLE = "How long was the cease-fire proposed in the resolution that was bl
 OTHER = "Who said opposition fighters would be eradicated?"
 GUILD = SimpleNamespace(id=1)
 ME = SimpleNamespace(id=BOT_ID)
-
-
-@pytest.fixture
-async def make_bot(make_settings, make_discord_settings):
-    bots: list[RagBot] = []
-
-    async def make(engine, **overrides) -> RagBot:
-        bot = await offline_bot(make_settings(), make_discord_settings(**{"cooldown_s": 0, **overrides}), engine)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        bot.store.close()
 
 
 async def ask(bot: RagBot, question: str, itx: FakeInteraction | None = None, **options) -> FakeInteraction:

@@ -23,7 +23,6 @@ from tests.helpers.discord_fakes import (
     FakeMessage,
     FakeTextChannel,
     Recording,
-    offline_bot,
     pings_nobody,
     user,
 )
@@ -35,20 +34,6 @@ QUESTIONS = [
     "Who said opposition fighters would be eradicated?",
     "Where was Kerry speaking?",
 ]
-
-
-@pytest.fixture
-async def make_bot(make_settings, make_discord_settings):
-    bots: list[RagBot] = []
-
-    async def make(engine, **overrides) -> RagBot:
-        bot = await offline_bot(make_settings(), make_discord_settings(**{"cooldown_s": 0, **overrides}), engine)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        bot.store.close()
 
 
 class Gate:

@@ -24,7 +24,6 @@ from tests.helpers.discord_fakes import (
     FakeTextChannel,
     FakeThread,
     Recording,
-    offline_bot,
     pings_nobody,
     user,
 )
@@ -33,22 +32,6 @@ FIRST = "Which U.S. official said Assad has never shown any willingness to get t
 FOLLOW_UP = "And where was he speaking?"
 GUILD = SimpleNamespace(id=1)
 ME = SimpleNamespace(id=BOT_ID)
-
-
-@pytest.fixture
-async def make_bot(make_settings, make_discord_settings):
-    bots = []
-
-    async def make(engine, **discord_overrides):
-        bot = await offline_bot(
-            make_settings(), make_discord_settings(**{"cooldown_s": 0, **discord_overrides}), engine
-        )
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        bot.store.close()
 
 
 async def post(bot, content: str, channel, *, author=None, mentions=(), guild=GUILD) -> FakeMessage:
