@@ -13,6 +13,7 @@ from tests.helpers import ROOT
 GOOD = "From which city did Interfax report Lavrov's comments about restarting the Geneva talks?"
 BAD = "How long was the cease-fire proposed in the resolution that was blocked?"
 MIXED = "Who blocked the cease-fire resolution?"
+REFUSED = "How old is Lavrov?"
 
 
 @pytest.fixture
@@ -26,6 +27,9 @@ def voted(tmp_path, engine):
     store.vote(bad, 8, -1)
     store.vote(mixed, 7, 1)
     store.vote(mixed, 8, -1)
+    refused = engine.answer(REFUSED)
+    assert not refused.answerable
+    store.vote(store.add(refused, user_id=2), 7, 1)  # a refusal voted 👍: exported with --all only
     store.close()
     return path
 
@@ -52,7 +56,9 @@ def test_export_all_and_since_and_out(run_cli, voted, tmp_path):
     out = tmp_path / "drafts.jsonl"
     result = run_cli("feedback", "export", "--db", str(voted), "--all", "--out", str(out))
     assert result.exit_code == 0 and result.stdout == ""
-    assert [r["question"] for r in rows_of(out.read_text(encoding="utf-8"))] == [GOOD, BAD, MIXED]
+    exported = rows_of(out.read_text(encoding="utf-8"))
+    assert [r["question"] for r in exported] == [GOOD, BAD, MIXED, REFUSED]
+    assert [r["bot_refused"] for r in exported] == [False, False, False, True] and exported[-1]["cited"] == []
     again = run_cli("feedback", "export", "--db", str(voted), "--all", "--out", str(out))
     assert again.exit_code == 2 and "exists" in again.stderr  # nothing overwritten
     assert run_cli("feedback", "export", "--db", str(voted), "--since", "2999-01-01").stdout == ""

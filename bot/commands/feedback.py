@@ -5,8 +5,9 @@ least one 👎 (with `--all`, every voted one) becomes `{"id", "type": "draft", 
 "evidence": [the cited quotes], "bot_answer", "cited": [{"n", "source", "quote", "start", "end"}],
 "votes": {"up", "down"}, "net_votes", "asked_at"}`. A person fills in `answers` (and `evidence`), sets
 `type` (or "unanswerable" with empty `answers`), and adds the row to a Q&A set; `ragbot eval --qa`
-refuses rows still of type "draft". Leaves out answers the bot refused ("the documents don't say"):
-`qa_drafts()` lists answered questions only. Never creates or changes the store.
+refuses rows still of type "draft". A refusal ("the documents don't say") voted 👎 is exported too
+(`"bot_refused": true`, no citations): a question the bot should have answered. Never creates or
+changes the store.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _since(text: str | None) -> datetime | None:
 def draft_rows(store: FeedbackStore, *, every: bool = False, since: datetime | None = None) -> list[dict[str, Any]]:
     """The draft rows of the voted answers (👎 only unless `every`), asked at or after `since`, oldest first."""
     rows = []
-    for draft in store.qa_drafts(min_net_votes=EVERY_VOTE):
+    for draft in store.qa_drafts(min_net_votes=EVERY_VOTE, refusals=True):
         answer_id = int(str(draft["id"]).rsplit("-", 1)[-1])
         record = store.get(answer_id)
         if record is None:

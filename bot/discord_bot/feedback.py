@@ -308,13 +308,14 @@ class FeedbackStore:
         ).fetchone()
         return Tally(int(up), int(down))
 
-    def qa_drafts(self, min_net_votes: int = 1) -> list[dict[str, Any]]:
-        """Answered questions whose votes net at least `min_net_votes`, shaped like seeds/qa.jsonl lines
-        (`answers` is left empty for a person to fill; `evidence` holds the cited quotes)."""
+    def qa_drafts(self, min_net_votes: int = 1, *, refusals: bool = False) -> list[dict[str, Any]]:
+        """Answered questions (with `refusals`, refused ones too) whose votes net at least `min_net_votes`,
+        shaped like seeds/qa.jsonl lines (`answers` is left empty for a person to fill; `evidence` holds the
+        cited quotes; `bot_refused` says the bot answered "the documents don't say")."""
         rows = self._run(
             "SELECT a.*, sum(v.vote) AS net FROM answers a JOIN votes v ON v.answer_id = a.id "
-            "WHERE a.answerable = 1 GROUP BY a.id HAVING net >= ? ORDER BY a.id",
-            (min_net_votes,),
+            "WHERE a.answerable = 1 OR ? GROUP BY a.id HAVING net >= ? ORDER BY a.id",
+            (refusals, min_net_votes),
         ).fetchall()
         return [
             {
@@ -324,6 +325,7 @@ class FeedbackStore:
                 "evidence": [s.quote for s in r.sources if s.n],
                 "type": "draft",
                 "bot_answer": r.answer,
+                "bot_refused": not r.answerable,
                 "net_votes": int(row[-1]),
             }
             for row in rows
