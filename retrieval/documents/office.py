@@ -1,0 +1,142 @@
+"""PDF (pypdf) and Word .docx (python-docx) files to the text offsets refer to.
+
+- `pdf_text(data)`: each page's text layer, its wrapped lines joined back into paragraphs (a line
+  that ends a sentence well short of the page's longest line ends its paragraph), paragraphs
+  blank-line separated and pages too, so no passage spans two pages; `Extracted.pages` holds where
+  each page starts. The title and creation date come from the PDF's metadata. A PDF without a text
+  layer (a scan) raises `NoTextLayer`; one pypdf cannot read raises `NotText`.
+- `docx_text(data)`: the body's paragraphs and table rows, one block each, blank-line separated;
+  paragraphs in a Heading style (or Title) are left out of the text and returned as sections, as for
+  Markdown; `Extracted.numbers` holds each block's paragraph number in the file (1-based, counting
+  the non-empty paragraphs, headings included). The title comes from the core properties (else the
+  first heading); no date is taken (Word's creation date is often the template's, not publication).
+
+Libraries are imported when a file of their kind is read. Does not read scanned pages (no OCR),
+text in PDF annotations or form fields, or Word headers, footers, footnotes and comments.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from retrieval.documents.extract import Extracted, NotText, iso_date
+
+SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]$")
+SHORT_LINE = 0.85  # a line this much shorter than the page's longest one may end a paragraph
+
+
+class NoTextLayer(NotText):
+    """A PDF whose pages hold no text (a scan or images only)."""
+
+
+def _paragraphs(page: str) -> list[str]:
+    """A page's lines joined into paragraphs (see module docstring)."""
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in page.splitlines()]
+    widest = max((len(line) for line in lines), default=0)
+    paragraphs: list[str] = []
+    current = ""
+    for line in lines:
+        if not line:
+            if current:
+                paragraphs.append(current)
+            current = ""
+            continue
+        if not current:
+            current = line
+        elif current.endswith("-") and line[:1].islower():
+            current += line  # a word broken at the line's end: its hyphen kept
+        else:
+            current += " " + line
+        if SENTENCE_END.search(line) and len(line) < SHORT_LINE * widest:
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+def pdf_text(data: bytes) -> Extracted:
+    """A PDF's text layer by page, its metadata title and date (see module docstring)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise NotText("an encrypted PDF (it needs a password)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise NotText(f"pypdf cannot read it: {exc}") from None
+    text = ""
+    starts: list[int] = []
+    for page in pages:
+        if text:
+            text += "\n\n"
+        starts.append(len(text))
+        text += "\n\n".join(_paragraphs(page))
+    if not text.strip():
+        raise NoTextLayer(f"a PDF of {len(pages)} page(s) with no text layer (a scan?); ragbot does not read images")
+    title = str(meta.title or "").strip() if meta else ""
+    created = _pdf_date(meta)
+    return Extracted(text, title[:200], date=created, pages=tuple(starts))
+
+
+def _pdf_date(meta: Any) -> str:
+    try:
+        return iso_date(meta.creation_date) if meta else ""
+    except (ValueError, TypeError):  # a malformed /CreationDate
+        return ""
+
+
+def docx_text(data: bytes) -> Extracted:
+    """A Word file's paragraphs and table rows, headings as sections, paragraph numbers (see module docstring)."""
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise NotText(f"not a Word .docx file python-docx can read: {exc}") from None
+    blocks: list[tuple[str, int]] = []  # (text, paragraph number)
+    sections: list[tuple[int, str]] = []  # (block index, heading)
+    number = 0
+    for item in document.iter_inner_content():
+        if hasattr(item, "rows"):  # a table: one block per row
+            for row in item.rows:
+                cells = " | ".join(dict.fromkeys(c.text.strip() for c in row.cells if c.text.strip()))
+                if cells:
+                    number += 1
+                    blocks.append((cells, number))
+            continue
+        text = re.sub(r"[ \t]+", " ", item.text).strip()
+        if not text:
+            continue
+        number += 1
+        style = (item.style.name if item.style is not None else "") or ""
+        if style.startswith("Heading") or style == "Title":
+            sections.append((len(blocks), text))
+        else:
+            blocks.append((text, number))
+    text = ""
+    starts: list[int] = []
+    for block, _ in blocks:
+        if text:
+            text += "\n\n"
+        starts.append(len(text))
+        text += block
+    if not text:
+        raise NotText("a Word file with no text")
+    located = tuple((starts[i] if i < len(starts) else len(text), h) for i, h in sections)
+    props = document.core_properties
+    title = (props.title or "").strip() or (sections[0][1] if sections else "")
+    return Extracted(
+        text,
+        title[:200],
+        located,
+        numbers=tuple(zip(starts, (n for _, n in blocks), strict=True)),
+    )
