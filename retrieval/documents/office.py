@@ -1,7 +1,8 @@
 """PDF (pypdf) and Word .docx (python-docx) files to the text offsets refer to.
 
-- `pdf_text(data)`: each page's text layer, its wrapped lines joined back into paragraphs (a line
-  that ends a sentence well short of the page's longest line ends its paragraph), paragraphs
+- `pdf_text(data)`: each page's text layer (pypdf's plain mode, which keeps columns apart), its
+  wrapped lines joined back into paragraphs: a line ends its paragraph when pypdf's layout mode shows
+  a vertical gap after it, or when it ends a sentence well short of the page's longest line; paragraphs
   blank-line separated and pages too, so no passage spans two pages; `Extracted.pages` holds where
   each page starts. The title and creation date come from the PDF's metadata. A PDF without a text
   layer (a scan) raises `NoTextLayer`; one pypdf cannot read raises `NotText`.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Collection
 from typing import Any
 
 from retrieval.documents.extract import Extracted, NotText, iso_date
@@ -31,9 +33,19 @@ class NoTextLayer(NotText):
     """A PDF whose pages hold no text (a scan or images only)."""
 
 
-def _paragraphs(page: str) -> list[str]:
-    """A page's lines joined into paragraphs (see module docstring)."""
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in page.splitlines()]
+def _collapse(line: str) -> str:
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def _paragraph_ends(layout: str) -> set[str]:
+    """The lines that a vertical gap follows in pypdf's layout text (a blank line there): paragraph ends."""
+    lines = layout.splitlines()
+    return {_collapse(a) for a, b in zip(lines, lines[1:], strict=False) if a.strip() and not b.strip()}
+
+
+def _paragraphs(page: str, ends: Collection[str] = ()) -> list[str]:
+    """A page's lines joined into paragraphs (see module docstring); a line in `ends` ends one."""
+    lines = [_collapse(line) for line in page.splitlines()]
     widest = max((len(line) for line in lines), default=0)
     paragraphs: list[str] = []
     current = ""
@@ -49,7 +61,7 @@ def _paragraphs(page: str) -> list[str]:
             current += line  # a word broken at the line's end: its hyphen kept
         else:
             current += " " + line
-        if SENTENCE_END.search(line) and len(line) < SHORT_LINE * widest:
+        if line in ends or (SENTENCE_END.search(line) and len(line) < SHORT_LINE * widest):
             paragraphs.append(current)
             current = ""
     if current:
@@ -66,22 +78,30 @@ def pdf_text(data: bytes) -> Extracted:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise NotText("an encrypted PDF (it needs a password)")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [(page.extract_text() or "", _layout(page)) for page in reader.pages]
         meta = reader.metadata
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise NotText(f"pypdf cannot read it: {exc}") from None
     text = ""
     starts: list[int] = []
-    for page in pages:
+    for page, layout in pages:
         if text:
             text += "\n\n"
         starts.append(len(text))
-        text += "\n\n".join(_paragraphs(page))
+        text += "\n\n".join(_paragraphs(page, _paragraph_ends(layout)))
     if not text.strip():
         raise NoTextLayer(f"a PDF of {len(pages)} page(s) with no text layer (a scan?); ragbot does not read images")
     title = str(meta.title or "").strip() if meta else ""
     created = _pdf_date(meta)
     return Extracted(text, title[:200], date=created, pages=tuple(starts))
+
+
+def _layout(page: Any) -> str:
+    """The page in pypdf's layout mode (vertical gaps kept as blank lines), or "" when that mode fails."""
+    try:
+        return str(page.extract_text(extraction_mode="layout") or "")
+    except Exception:  # noqa: BLE001 - layout mode is a hint only; the plain text is what is kept
+        return ""
 
 
 def _pdf_date(meta: Any) -> str:
