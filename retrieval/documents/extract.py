@@ -147,7 +147,7 @@ def markdown_text(source: str) -> Extracted:
             lines.append(_line(token, skipped_lines) + (kind == "fence"))  # a fence's text starts below its ```
             joined = False
     title = str(meta.get("title") or "").strip() or (headings[0] if headings else "")
-    joined_text = _joined(blocks, sections, title)
+    joined_text = join_blocks(blocks, sections, title)
     return replace(
         joined_text,
         date=iso_date(meta.get("date") or meta.get("published") or ""),
@@ -194,7 +194,7 @@ class Joined(Extracted):
     starts: tuple[int, ...] = ()
 
 
-def _joined(blocks: list[tuple[str, bool]], sections: list[tuple[int, str]], title: str) -> Joined:
+def join_blocks(blocks: list[tuple[str, bool]], sections: list[tuple[int, str]], title: str) -> Joined:
     """The blocks as one text (a block that continues the previous one on the next line, else after a
     blank line), the sections' block numbers turned into offsets."""
     text = ""
@@ -248,7 +248,7 @@ def html_text(markup: str) -> Extracted:
     blocks = [(text, True) for text, _ in blocks if text]
     if not blocks:
         return Extracted(visible_text(markup), _html_title(markup), date=published)
-    joined = _joined(blocks, [(at, h) for at, h in sections if h], _html_title(markup))
+    joined = join_blocks(blocks, [(at, h) for at, h in sections if h], _html_title(markup))
     return Extracted(joined.text, joined.title, joined.sections, date=published)
 
 

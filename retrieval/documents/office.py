@@ -23,7 +23,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from retrieval.documents.extract import Extracted, NotText, iso_date
+from retrieval.documents.extract import Extracted, NotText, iso_date, join_blocks
 
 SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]$")
 SHORT_LINE = 0.85  # a line this much shorter than the page's longest one may end a paragraph
@@ -82,18 +82,17 @@ def pdf_text(data: bytes) -> Extracted:
         meta = reader.metadata
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise NotText(f"pypdf cannot read it: {exc}") from None
-    text = ""
-    starts: list[int] = []
+    blocks: list[tuple[str, bool]] = []
+    first: list[int] = []  # each page's first block
     for page, layout in pages:
-        if text:
-            text += "\n\n"
-        starts.append(len(text))
-        text += "\n\n".join(_paragraphs(page, _paragraph_ends(layout)))
-    if not text.strip():
-        raise NoTextLayer(f"a PDF of {len(pages)} page(s) with no text layer (a scan?); ragbot does not read images")
+        first.append(len(blocks))
+        blocks += [(paragraph, False) for paragraph in _paragraphs(page, _paragraph_ends(layout))]
+    joined = join_blocks(blocks, [], "")
+    if not joined.text.strip():
+        raise NoTextLayer(f"{len(pages)} page(s), none with text (a scan?); ragbot does not read images")
+    starts = tuple(joined.starts[i] if i < len(blocks) else len(joined.text) for i in first)
     title = str(meta.title or "").strip() if meta else ""
-    created = _pdf_date(meta)
-    return Extracted(text, title[:200], date=created, pages=tuple(starts))
+    return Extracted(joined.text, title[:200], date=_pdf_date(meta), pages=starts)
 
 
 def _layout(page: Any) -> str:
@@ -142,21 +141,10 @@ def docx_text(data: bytes) -> Extracted:
             sections.append((len(blocks), text))
         else:
             blocks.append((text, number))
-    text = ""
-    starts: list[int] = []
-    for block, _ in blocks:
-        if text:
-            text += "\n\n"
-        starts.append(len(text))
-        text += block
-    if not text:
+    joined = join_blocks([(block, False) for block, _ in blocks], sections, "")
+    if not joined.text:
         raise NotText("a Word file with no text")
-    located = tuple((starts[i] if i < len(starts) else len(text), h) for i, h in sections)
     props = document.core_properties
     title = (props.title or "").strip() or (sections[0][1] if sections else "")
-    return Extracted(
-        text,
-        title[:200],
-        located,
-        numbers=tuple(zip(starts, (n for _, n in blocks), strict=True)),
-    )
+    numbers = tuple(zip(joined.starts, (n for _, n in blocks), strict=True))
+    return Extracted(joined.text, title[:200], joined.sections, numbers=numbers)
