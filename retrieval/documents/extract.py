@@ -9,14 +9,19 @@
   paragraph, list item, quote or code block, blank-line separated (the items of a tight list one per
   line); emphasis, link targets, bullets and `#` marks are dropped; headings are left out of the text
   and returned as sections (offset, heading) so passages can carry them as titles; raw HTML blocks are
-  dropped.
+  dropped. YAML front matter (`---` ... `---` at the top) is left out of the text; its `title` and
+  `date` (or `published`) are the document's. Each block keeps the line of the file it starts on
+  (`Extracted.lines`, front matter counted), so a person can find a quote in the file.
 - `html_text(markup)`: the main text of a page with trafilatura (menus, cookie banners, footers,
   scripts dropped), one paragraph, list item or table row per line; headings are left out of the text
-  and returned as sections, as for Markdown. BeautifulSoup's visible text (headings included) when
-  trafilatura finds nothing.
+  and returned as sections, as for Markdown; the publication date from trafilatura's metadata (meta
+  tags, JSON-LD). BeautifulSoup's visible text (headings included) when trafilatura finds nothing.
+- `join_blocks`: blocks of text into one text, with where each block starts (also used for PDF and
+  Word files, retrieval/documents/office.py).
 
 Libraries are imported when a file of their kind is read, never at import time. Does not read PDF or
-Word files, front matter, or publication dates; does not keep source line numbers.
+Word files (office.py does); does not keep HTML source lines (the page's markup is not what people
+read).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""Find and read source documents (.txt, .md, .html) into `Document`s.
+"""Find and read source documents (.txt, .md, .html, .pdf, .docx) into `Document`s.
 
 Offsets everywhere refer to `Document.text`, which `read_text(path)` gives back for a citation: the
 decoded file for .txt (the file itself when it is UTF-8; other encodings detected), the plain text
-rendered from .md, and the main text extracted from .html (retrieval/documents/extract.py does the
-decoding and extraction). A document's source is its path relative to the root folder
-(retrieval/root.py). A file that cannot be used becomes a `Skipped` with its reason (`load_or_skip`),
-so one bad file never stops a folder. Does not fetch URLs, read PDFs or Word files, or follow
-symlinked folders.
+rendered from .md, the main text extracted from .html (retrieval/documents/extract.py does the
+decoding and extraction), and the text of a .pdf or .docx (retrieval/documents/office.py). Ingest
+stores that text in the catalog too, which `ragbot show` reads (retrieval/documents/stored_text.py).
+A document's source is its path relative to the root folder (retrieval/root.py); `file_hash` is
+its bytes' hash, so a changed file can be told apart. A file that cannot be used becomes a
+`Skipped` with its reason (`load_or_skip`), so one bad file never stops a folder. Does not fetch
+URLs (fetch.py does) or follow symlinked folders.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Paragraphs are blank-line-separated blocks, or lines when a document has no blan
 copy puts one paragraph per line). A paragraph longer than `CHUNK_CHARS` is split by LangChain's
 `RecursiveCharacterTextSplitter` at sentence, then clause, then word boundaries; each passage keeps
 its paragraph number and exact offsets into the document text. No overlap: passages tile the text.
-A passage under a heading (`Document.sections`, from .md and .html) is titled "document title: heading"
+A passage under a heading (`Document.sections`, from .md, .html and .docx) is titled "document title: heading"
 (the document title alone when it already holds the heading). Each passage also carries its PDF
 page (`Document.pages`), its Markdown source line (`Document.lines`), its .docx paragraph number
 (`Document.numbers`, in place of the count of paragraphs in the text) and the document's date.

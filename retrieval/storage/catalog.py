@@ -1,11 +1,16 @@
 """The catalog: every passage's text, which passages are live, and a BM25 index over them.
 
 One SQLite file (WAL mode) beside the local Chroma store. It holds
-- `passages`: id, source, title, paragraph, offsets, text and a `live` flag;
+- `passages`: id, source, title, paragraph, offsets, text, PDF page, Markdown line, date and a `live` flag;
 - `fts`: an FTS5 index over passage text (Porter stemming), ranked with FTS5's built-in `bm25()`;
-- `documents`: the current version (content hash) of each ingested source.
+- `documents`: the current version (content hash), title and date of each ingested source;
+- `texts`: the text each source's offsets refer to, as ingested, with its file's hash (`ragbot show`).
 It is persistent and updated incrementally, so nothing is rebuilt at start or per query.
 With a Chroma server the file is a local cache kept in step by `sync.py` (`apply()` below).
+
+Its format has a version (`PRAGMA user_version`, CATALOG_VERSION). An older catalog is migrated in
+place when opened (MIGRATIONS, one transaction); a newer one, or one whose migration fails, raises
+StoreVersionError naming the `ragbot ingest --rebuild ...` command that rebuilds the store.
 
 Visibility is what makes re-ingest safe while others read: new passages are staged (not live),
 then one transaction makes the new set live and the old set not live, and only then are old rows
