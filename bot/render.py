@@ -51,7 +51,8 @@ def citation_where(c: Citation) -> str:
 
 def citation_about(c: Citation) -> str:
     """The cited document's title and date, as ` — Title, 2024-05-01` ("" when neither is known)."""
-    about = ", ".join(part for part in (c.title, c.date) if part)
+    title = "" if c.title in c.quote else c.title  # plain text: the title is the first line, often the quote
+    about = ", ".join(part for part in (title, c.date) if part)
     return f" — {about}" if about else ""
 
 

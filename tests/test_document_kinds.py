@@ -181,8 +181,10 @@ def test_saved_pages_keep_the_article_and_drop_the_boilerplate(page):
     if page == "rail.html":
         assert doc.title == "Rail workers strike over pay offer | The Morning Ledger"
         assert all(fragment in doc.text for fragment in RAIL_PARAGRAPHS)
+        assert doc.date == "2026-03-10"  # its article:published_time
     else:
         assert "Ailsa Reid" in doc.text and "twelve pounds" in doc.text
+        assert doc.date == ""  # no date stated: none guessed from the footer's "Copyright 2026"
 
 
 def test_the_cookie_banner_answers_nothing_and_the_article_is_cited(make_settings, embedder, folder):

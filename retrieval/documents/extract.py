@@ -14,8 +14,9 @@
   (`Extracted.lines`, front matter counted), so a person can find a quote in the file.
 - `html_text(markup)`: the main text of a page with trafilatura (menus, cookie banners, footers,
   scripts dropped), one paragraph, list item or table row per line; headings are left out of the text
-  and returned as sections, as for Markdown; the publication date from trafilatura's metadata (meta
-  tags, JSON-LD). BeautifulSoup's visible text (headings included) when trafilatura finds nothing.
+  and returned as sections, as for Markdown; the publication date from trafilatura's metadata when
+  the page states it (meta tags, JSON-LD; never guessed from the text, so a footer's "© 2026" is
+  not a date). BeautifulSoup's visible text (headings included) when trafilatura finds nothing.
 - `join_blocks`: blocks of text into one text, with where each block starts (also used for PDF and
   Word files, retrieval/documents/office.py).
 
@@ -34,7 +35,7 @@ from typing import Any
 
 # Bumped when what an extraction produces changes: the document hash includes it, so re-ingesting
 # an unchanged file whose extraction changed updates its passages.
-EXTRACTION_VERSION = 3
+EXTRACTION_VERSION = 4
 
 _BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -233,7 +234,13 @@ def html_text(markup: str) -> Extracted:
     from lxml import etree
 
     xml = trafilatura.extract(
-        markup, output_format="xml", include_comments=False, include_tables=True, with_metadata=True
+        markup,
+        output_format="xml",
+        include_comments=False,
+        include_tables=True,
+        with_metadata=True,
+        # a date the page states (meta tags, structured data), never one guessed from its text ("© 2026")
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     doc = etree.fromstring(xml.encode("utf-8")) if xml else None
     main = doc.find("main") if doc is not None else None
