@@ -66,11 +66,11 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 @click.option("--rebuild", is_flag=True, help="Drop the collection and rebuild it from PATHS.")
 @click.pass_obj
-def ingest(settings: Settings, paths: tuple[Path, ...], rebuild: bool) -> None:
-    """Sync documents (.txt, .md, .html files or folders; default: seeds/) into the store."""
+def ingest(settings: Settings, paths: tuple[str, ...], rebuild: bool) -> None:
+    """Sync documents (.txt, .md, .html, .pdf, .docx files or folders, http(s) URLs; default: seeds/) into the store."""
     from retrieval import ingest as run_ingest
 
     from .terminal import embedding_progress
@@ -114,9 +114,9 @@ def sources(settings: Settings) -> None:
     if not docs:
         click.echo(f"The store is empty: {ingest_hint(settings.seeds_dir)}.")
         return
-    click.echo(f"{'passages':>8}  {'ingested (UTC)':<25}  source — title")
+    click.echo(f"{'passages':>8}  {'ingested (UTC)':<25}  source — title (date)")
     for d in docs:
-        click.echo(f"{d.passages:>8}  {d.ingested_at:<25}  {d.source} — {d.title}")
+        click.echo(f"{d.passages:>8}  {d.ingested_at:<25}  {d.source} — {d.title}" + (f" ({d.date})" if d.date else ""))
     click.echo(f"{sum(d.passages for d in docs):>8}  in {len(docs)} document(s)")
 
 
@@ -305,9 +305,12 @@ def main() -> None:
     cli(prog_name="ragbot")
 
 
-from .commands.check import check, quotes  # noqa: E402 - registered after the basic commands
+from .commands.check import check, quotes  # noqa: E402 - registered once `cli` exists
+from .commands.documents import remove, show  # noqa: E402
 from .commands.feedback import feedback  # noqa: E402
 
+cli.add_command(show)
+cli.add_command(remove)
 cli.add_command(check)
 cli.add_command(quotes)
 cli.add_command(feedback)

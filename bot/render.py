@@ -3,7 +3,8 @@
 An answer shows, in order: its short answer in bold on a line of its own (when it has one), the
 answer text with its `[n]` markers, its confidence as a word (`confidence: high`, the core's
 `confidence_word` over the engine's thresholds, which the caller passes in), any note, the cited
-quotes and, when refused, the closest passage. Piped, the same lines come out without the styles.
+quotes (with where each is: a PDF's page, a Markdown file's line, the offsets; and the document's
+title and date) and, when refused, the closest passage. Piped, the same lines come out without the styles.
 Also the console they are printed on (`answer_console`): wrapped at word boundaries on a terminal,
 unwrapped when piped. Nothing here prints. Plain JSON output and the eval and bench tables are the
 CLI's (terminal.py).
@@ -17,7 +18,7 @@ from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.text import Text
 
-from retrieval import Answer
+from retrieval import Answer, Citation
 
 
 def answer_console(**options: Any) -> Console:
@@ -34,6 +35,25 @@ def answer_console(**options: Any) -> Console:
 
 def _where(source: str, start: int, end: int) -> str:
     return f"{source}:{start}-{end}"
+
+
+def citation_where(c: Citation) -> str:
+    """Where a quote is: "report.pdf p. 3", "notes.md line 12", "memo.docx paragraph 4" or the source, then its offsets
+    (what `ragbot show SOURCE --start N --end M` opens)."""
+    if c.page is not None:
+        return f"{c.source} p. {c.page}, {c.start}-{c.end}"
+    if c.line is not None:
+        return f"{c.source} line {c.line}, {c.start}-{c.end}"
+    if c.source.lower().endswith(".docx"):  # Word has no lines or pages of its own: its paragraph number
+        return f"{c.source} paragraph {c.paragraph}, {c.start}-{c.end}"
+    return _where(c.source, c.start, c.end)
+
+
+def citation_about(c: Citation) -> str:
+    """The cited document's title and date, as ` — Title, 2024-05-01` ("" when neither is known)."""
+    title = "" if c.title in c.quote else c.title  # plain text: the title is the first line, often the quote
+    about = ", ".join(part for part in (title, c.date) if part)
+    return f" — {about}" if about else ""
 
 
 def answer_renderable(answer: Answer, thresholds: tuple[float, float]) -> Group:
@@ -57,7 +77,7 @@ def answer_renderable(answer: Answer, thresholds: tuple[float, float]) -> Group:
             parts.append(
                 Text.from_markup(
                     f"[cyan][{c.n}][/cyan] “{escape(c.quote)}” "
-                    f"[dim]— {escape(_where(c.source, c.start, c.end))}, score {c.score:.2f}[/dim]"
+                    f"[dim]— {escape(citation_where(c))}, score {c.score:.2f}{escape(citation_about(c))}[/dim]"
                 )
             )
     if answer.closest:

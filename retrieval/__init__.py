@@ -59,6 +59,10 @@ _EXPORTS: dict[str, str] = {
     "Embedder": "retrieval.documents.embed",
     "Index": "retrieval.storage.index",
     "temporary_index": "retrieval.documents.ingest",
+    "remove": "retrieval.documents.ingest",
+    "document_text": "retrieval.documents.stored_text",
+    "open_citation": "retrieval.documents.stored_text",
+    "OpenedCitation": "retrieval.documents.stored_text",
     "write_synthetic": "retrieval.storage.synthetic",
     "now_utc": "retrieval.storage.catalog",
     "STOPWORDS": "retrieval.text",
@@ -81,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "InputError": "retrieval.errors",
     "ConfigError": "retrieval.errors",
     "StoreError": "retrieval.errors",
+    "StoreVersionError": "retrieval.errors",
     "EmbeddingError": "retrieval.errors",
     "LLMError": "retrieval.errors",
     "ChatModel": "retrieval.generation.llm",
@@ -113,6 +118,7 @@ __all__ = [
     "JudgeFileError",
     "LLMError",
     "MAX_QUESTION_CHARS",
+    "OpenedCitation",
     "Passage",
     "Progress",
     "RagbotError",
@@ -125,12 +131,14 @@ __all__ = [
     "ShortAnswer",
     "Span",
     "StoreError",
+    "StoreVersionError",
     "TextDelta",
     "Turn",
     "analyse_question",
     "build_settings",
     "clean_question",
     "confidence_word",
+    "document_text",
     "find_files",
     "find_root",
     "ingest",
@@ -140,9 +148,11 @@ __all__ = [
     "load_document",
     "load_settings",
     "now_utc",
+    "open_citation",
     "open_index",
     "read_text",
     "refusal_text",
+    "remove",
     "root_folder",
     "refusal_thresholds",
     "sentence_spans",
@@ -180,11 +190,20 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.answering.query import MAX_QUESTION_CHARS, Retrieval, clean_question
     from retrieval.answering.question import analyse as analyse_question
     from retrieval.documents.embed import Embedder
-    from retrieval.documents.ingest import IngestReport, Progress, ingest, open_index, temporary_index
+    from retrieval.documents.ingest import IngestReport, Progress, ingest, open_index, remove, temporary_index
     from retrieval.documents.load import Skipped, SkipReason, find_files, load_document, read_text
     from retrieval.documents.split import split
+    from retrieval.documents.stored_text import OpenedCitation, document_text, open_citation
     from retrieval.engine import Engine, Event, Final, TextDelta
-    from retrieval.errors import ConfigError, EmbeddingError, InputError, LLMError, RagbotError, StoreError
+    from retrieval.errors import (
+        ConfigError,
+        EmbeddingError,
+        InputError,
+        LLMError,
+        RagbotError,
+        StoreError,
+        StoreVersionError,
+    )
     from retrieval.generation.llm import ChatModel, Completion, Delta
     from retrieval.root import find_root, ingest_hint, root_folder, source_path
     from retrieval.schema import (

@@ -84,7 +84,7 @@ class Engine:
     def describe(self) -> Overview:
         """What this engine answers from: the ingested documents, the live passage count and the models."""
         catalog = self.index.catalog
-        documents = tuple(DocumentSummary(d.source, d.title, d.passages) for d in catalog.documents())
+        documents = tuple(DocumentSummary(d.source, d.title, d.passages, d.date) for d in catalog.documents())
         return Overview(documents, catalog.live_count(), self.settings.embedding_model, self.settings.llm_model)
 
     def retrieve(

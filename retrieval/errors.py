@@ -28,6 +28,20 @@ class StoreError(RagbotError):
     exit_code = 1
 
 
+class StoreVersionError(StoreError):
+    """The store is in a format this ragbot cannot read or migrate; the message names the command that rebuilds it."""
+
+    def __init__(self, path: object, why: str, sources: list[str]) -> None:
+        import shlex
+
+        command = "ragbot ingest --rebuild " + (" ".join(shlex.quote(s) for s in sources) if sources else "PATH ...")
+        super().__init__(
+            f"the store's catalog {path} cannot be used: {why}. Rebuild it from your documents: run `{command}` "
+            "in the store's root folder (the one holding .ragbot/)"
+        )
+        self.command = command
+
+
 class EmbeddingError(RagbotError):
     """The embedding model is missing or cannot run."""
 

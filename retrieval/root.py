@@ -50,4 +50,4 @@ def ingest_hint(seeds_dir: Path) -> str:
     """What to run to fill a store: `ragbot ingest` only where its default, the seeds folder, exists."""
     if seeds_dir.is_dir():
         return f"run `ragbot ingest` (it reads {seeds_dir}) or `ragbot ingest PATH` with a folder or file of documents"
-    return "run `ragbot ingest PATH` with a folder or file of your documents (.txt, .md, .html)"
+    return "run `ragbot ingest PATH` with a folder or file of your documents (.txt, .md, .html, .pdf, .docx) or a URL"

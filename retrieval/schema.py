@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
+CITATION_KEYS = ("n", "source", "quote", "start", "end", "score")
+OPTIONAL_KEYS = ("line", "title", "date")  # in `ask --json` when known (added later in version 1)
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,19 @@ class Document:
     text: str
     sections: tuple[tuple[int, str], ...] = ()
     extraction: str = ""
+    date: str = ""  # publication date as found (HTML meta, PDF metadata, front matter), ISO "YYYY-MM-DD" or ""
+    pages: tuple[int, ...] = ()  # PDF: the offset where each page's text starts (page 1 first)
+    lines: tuple[tuple[int, int], ...] = ()  # Markdown: (offset of a block, its 1-based line in the file)
+    numbers: tuple[tuple[int, int], ...] = ()  # .docx: (offset of a block, its paragraph number in the file)
+    file_hash: str = ""  # SHA-1 of the file's (or fetched page's) bytes: has it changed since ingest?
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A chunk of a document, as stored; `id` is stable (source + offsets + text hash)."""
+    """A chunk of a document, as stored; `id` is stable (source + offsets + text hash). `paragraph` is
+    the paragraph's number in the text (in the file for .docx); `page` the PDF page (1-based, else
+    None); `line` the Markdown source line where the passage's block starts (else None); `date` the
+    document's publication date ("" when unknown)."""
 
     id: str
     source: str
@@ -37,6 +47,9 @@ class Passage:
     start: int
     end: int
     text: str
+    page: int | None = None
+    line: int | None = None
+    date: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,9 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
-    """An exact quote: `quote == text_of(source)[start:end]`; `n` is the marker shown in answers."""
+    """An exact quote: `quote == text_of(source)[start:end]`; `n` is the marker shown in answers.
+    `page` (PDF, 1-based), `line` (Markdown source line), `title` (the passage's title: the document's,
+    with its heading) and `date` (publication date, ISO) come from the cited passage."""
 
     n: int
     source: str
@@ -61,6 +76,28 @@ class Citation:
     score: float
     passage_id: str = ""
     paragraph: int = 0
+    page: int | None = None
+    line: int | None = None
+    title: str = ""
+    date: str = ""
+
+    @classmethod
+    def of(cls, passage: Passage, n: int, start: int, end: int, score: float) -> Citation:
+        """The citation of `passage.text`'s characters from `start` to `end` (offsets into the document)."""
+        return cls(
+            n=n,
+            source=passage.source,
+            quote=passage.text[start - passage.start : end - passage.start],
+            start=start,
+            end=end,
+            score=score,
+            passage_id=passage.id,
+            paragraph=passage.paragraph,
+            page=passage.page,
+            line=passage.line,
+            title=passage.title,
+            date=passage.date,
+        )
 
 
 @dataclass(frozen=True)
@@ -99,6 +136,7 @@ class DocumentSummary:
     source: str
     title: str
     passages: int
+    date: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +178,8 @@ class Answer:
             "model": self.model,
             "note": self.note,
             "citations": [
-                {k: v for k, v in asdict(c).items() if k in ("n", "source", "quote", "start", "end", "score")}
+                {k: v for k, v in asdict(c).items() if k in CITATION_KEYS or (k in OPTIONAL_KEYS and v)}
+                | {"page": c.page}
                 for c in self.citations
             ],
             "closest": asdict(self.closest) if self.closest else None,

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     collection: str = Field("ragbot")
     seeds_dir: Path = Field(Path("seeds"), description="what `ingest` reads when given no path")
 
+    fetch_timeout: float = Field(15.0, gt=0, le=300, description="seconds to connect to, and between bytes of, a URL")
+    fetch_max_bytes: int = Field(10_000_000, ge=1000, description="largest web page `ingest URL` reads, in bytes")
     log_level: str = Field("WARNING")
 
     @field_validator("collection")

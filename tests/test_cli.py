@@ -129,11 +129,11 @@ def test_chat_survives_bad_input_and_eof(run):
 def test_ingest_missing_path_and_unknown_files(run, tmp_path):
     missing = run("ingest", str(tmp_path / "nope"))
     assert missing.exit_code == 2 and "no such file" in missing.stderr
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "notes.xlsx").write_bytes(b"PK\x03\x04")
     (tmp_path / "notes.txt").write_text("The ferry leaves at noon.", encoding="utf-8")
-    ok = run("ingest", str(tmp_path / "notes.pdf"), str(tmp_path / "notes.txt"))
+    ok = run("ingest", str(tmp_path / "notes.xlsx"), str(tmp_path / "notes.txt"))
     assert ok.exit_code == 0
-    assert "skipped" in ok.stderr and "notes.pdf" in ok.stderr
+    assert "skipped" in ok.stderr and "notes.xlsx" in ok.stderr
     assert "1 new" in ok.stdout
     listing = run("sources")
     assert "notes.txt" in listing.stdout and "000_7f696d753bde9fea.txt" in listing.stdout

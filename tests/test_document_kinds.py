@@ -181,8 +181,10 @@ def test_saved_pages_keep_the_article_and_drop_the_boilerplate(page):
     if page == "rail.html":
         assert doc.title == "Rail workers strike over pay offer | The Morning Ledger"
         assert all(fragment in doc.text for fragment in RAIL_PARAGRAPHS)
+        assert doc.date == "2026-03-10"  # its article:published_time
     else:
         assert "Ailsa Reid" in doc.text and "twelve pounds" in doc.text
+        assert doc.date == ""  # no date stated: none guessed from the footer's "Copyright 2026"
 
 
 def test_the_cookie_banner_answers_nothing_and_the_article_is_cited(make_settings, embedder, folder):
@@ -204,3 +206,64 @@ def test_beautifulsoup_is_the_fallback_when_trafilatura_finds_nothing(folder, mo
     doc = load_document(PAGES / "rail.html")
     assert "40,000 members" in doc.text and "Accept all cookies" in doc.text  # everything visible
     assert "gtag" not in doc.text
+
+
+# --- Markdown front matter and source lines -----------------------------------------------------
+
+NOTES = """---
+title: "Harbour notes"
+date: 2025-06-01
+tags: [ferries]
+---
+# Ignored as title: front matter wins
+
+The ferry leaves at noon
+and returns at six.
+
+- Tickets cost twelve pounds.
+- Bikes travel free.
+
+| Route | Fare |
+| --- | --- |
+| Mallaig | 12 |
+
+```
+timetable: summer
+```
+"""
+
+
+def test_front_matter_is_metadata_and_every_block_keeps_its_line_in_the_file(folder):
+    (folder / "notes.md").write_text(NOTES, encoding="utf-8")
+    doc = load_document(folder / "notes.md")
+    assert (doc.title, doc.date) == ("Harbour notes", "2025-06-01")
+    assert "ferries" not in doc.text and "title:" not in doc.text and "---" not in doc.text
+    lines = NOTES.splitlines()
+    for offset, line in doc.lines:
+        block = doc.text[offset:].split("\n", 1)[0]
+        first_word = block.split()[0].strip("|")
+        assert first_word in lines[line - 1], (block, line, lines[line - 1])
+    found = {doc.text[offset:].split("\n", 1)[0]: line for offset, line in doc.lines}
+    assert found["The ferry leaves at noon and returns at six."] == 8
+    assert found["Tickets cost twelve pounds."] == 11 and found["Bikes travel free."] == 12
+    assert found["Mallaig | 12"] == 16 and found["timetable: summer"] == 19
+    passages = split(doc)
+    assert {p.line for p in passages} >= {8, 11, 14} and all(p.date == "2025-06-01" for p in passages)
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "title"),
+    [
+        ("---\ntitle: [unclosed\n---\nBody text here.\n", "Body text here.", "Body text here."),  # bad YAML: dropped
+        (
+            "---\n\nA rule above, not front matter.\n",
+            "A rule above, not front matter.",
+            "A rule above, not front matter.",
+        ),
+        ("---\n- a list\n---\nBody.\n", "Body.", "Body."),  # YAML that is not a mapping
+    ],
+)
+def test_front_matter_that_is_not_a_mapping_or_not_closed(folder, source, text, title):
+    (folder / "odd.md").write_text(source, encoding="utf-8")
+    doc = load_document(folder / "odd.md")
+    assert (doc.text, doc.title, doc.date) == (text, title, "")

@@ -74,11 +74,12 @@ def test_html_offsets_refer_to_extracted_text(tmp_path: Path):
 def test_find_files_skips_other_files_and_q_and_a_sets(tmp_path: Path):
     (tmp_path / "a.txt").write_text("x", encoding="utf-8")
     (tmp_path / "b.md").write_text("x", encoding="utf-8")
-    (tmp_path / "c.pdf").write_bytes(b"%PDF")
+    (tmp_path / "c.xlsx").write_bytes(b"PK")
+    (tmp_path / "d.pdf").write_bytes(b"%PDF")
     (tmp_path / "qa.jsonl").write_text("{}", encoding="utf-8")
     found, skipped = find_files([tmp_path])
-    assert sorted(p.name for p in found) == ["a.txt", "b.md"]
-    assert [p.name for p in skipped] == ["c.pdf"]
+    assert sorted(p.name for p in found) == ["a.txt", "b.md", "d.pdf"]
+    assert [p.name for p in skipped] == ["c.xlsx"]
 
 
 def test_missing_path_is_an_input_error(tmp_path: Path):

@@ -21,7 +21,8 @@ def folder(tmp_path: Path) -> Path:
     docs.mkdir()
     (docs / "harbour.txt").write_text("The ferry to Skye leaves at noon. Tickets cost twelve pounds.\n", "utf-8")
     (docs / "image.txt").write_bytes(PNG)  # a binary file named .txt
-    (docs / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (docs / "notes.xlsx").write_bytes(b"PK\x03\x04")  # a kind ragbot does not read
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4")  # a PDF pypdf cannot read
     return docs
 
 
@@ -37,10 +38,11 @@ def test_the_readable_files_are_ingested_and_the_skips_typed(make_settings, embe
     assert reasons == {
         "image.txt": SkipReason.BINARY,
         "nul.md": SkipReason.BINARY,
-        "notes.pdf": SkipReason.UNSUPPORTED,
+        "notes.xlsx": SkipReason.UNSUPPORTED,
+        "broken.pdf": SkipReason.NOT_A_DOCUMENT,
     }
-    assert {s.path.name for s in report.failed} == {"image.txt", "nul.md"}
-    assert "3 file(s) skipped" in report.summary()
+    assert {s.path.name for s in report.failed} == {"image.txt", "nul.md", "broken.pdf"}
+    assert "4 file(s) skipped" in report.summary()
 
 
 def test_a_file_that_became_unreadable_keeps_its_passages(make_settings, embedder, folder):
@@ -51,7 +53,7 @@ def test_a_file_that_became_unreadable_keeps_its_passages(make_settings, embedde
     assert ingest(settings, [folder], index=index).added == 2
     (folder / "later.txt").write_bytes(PNG)
     report = ingest(settings, [folder], index=index)
-    assert report.removed == 0 and [s.path.name for s in report.failed] == ["later.txt"]
+    assert report.removed == 0 and [s.path.name for s in report.failed] == ["broken.pdf", "later.txt"]
     assert any(d.source.endswith("later.txt") for d in index.catalog.documents())
 
 
@@ -62,13 +64,15 @@ def test_the_cli_lists_every_skip_at_the_end_and_exits_2_only_for_lost_files(tmp
     assert result.exit_code == 2, result.output
     assert "1 new" in result.stdout
     lines = result.stderr.splitlines()
+    assert lines[-4].startswith("skipped docs/broken.pdf: not a PDF or Word file ragbot can read (pypdf ")
     assert lines[-3] == "skipped docs/image.txt: a binary file, not text (it holds NUL bytes)"
-    assert lines[-2] == "skipped docs/notes.pdf: not a .txt, .md or .html file"
-    assert lines[-1] == "ragbot: 1 file(s) could not be read (listed above)"
+    assert lines[-2] == "skipped docs/notes.xlsx: not a .txt, .md, .html, .pdf or .docx file"
+    assert lines[-1] == "ragbot: 2 file(s) could not be read (listed above)"
     listing = CliRunner().invoke(cli, ["sources"], catch_exceptions=False)
     assert "docs/harbour.txt" in listing.stdout and "image.txt" not in listing.stdout
 
     (folder / "image.txt").unlink()
+    (folder / "broken.pdf").unlink()
     again = CliRunner().invoke(cli, ["ingest", "docs"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
-    assert again.stderr.splitlines() == ["skipped docs/notes.pdf: not a .txt, .md or .html file"]
+    assert again.stderr.splitlines() == ["skipped docs/notes.xlsx: not a .txt, .md, .html, .pdf or .docx file"]

@@ -63,7 +63,7 @@ def seed_documents(settings: Settings) -> list[Path]:
         raise InputError(f"the bench needs the seeds folder ({settings.seeds_dir}): set RAGBOT_SEEDS_DIR")
     files, _ = find_files([settings.seeds_dir])
     if not files:
-        raise InputError(f"no .txt, .md or .html document in {settings.seeds_dir}")
+        raise InputError(f"no .txt, .md, .html, .pdf or .docx document in {settings.seeds_dir}")
     return files
 
 

@@ -29,7 +29,8 @@ def document_files(paths: Sequence[Path]) -> list[Path]:
             raise InputError(f"no such documents folder or file: {path} (pass the documents with --docs)")
     files, _ = find_files(paths)
     if not files:
-        raise InputError(f"no .txt, .md or .html document in {', '.join(map(str, paths))} to evaluate against")
+        where = ", ".join(map(str, paths))
+        raise InputError(f"no .txt, .md, .html, .pdf or .docx document in {where} to evaluate against")
     return files
 
 

@@ -109,17 +109,7 @@ def compose(chosen: Sequence[ScoredSentence], weights: dict[str, float]) -> tupl
     """Answer text with [n] markers, and its citations (exact quotes), best evidence first."""
     ordered = list(chosen)
     citations = tuple(
-        Citation(
-            n=i,
-            source=s.passage.source,
-            quote=s.text,
-            start=s.start,
-            end=s.end,
-            score=round(s.score, 4),
-            passage_id=s.passage.id,
-            paragraph=s.passage.paragraph,
-        )
-        for i, s in enumerate(ordered, start=1)
+        Citation.of(s.passage, i, s.start, s.end, round(s.score, 4)) for i, s in enumerate(ordered, start=1)
     )
     text = " ".join(f"{abridge(s.text, weights)} [{c.n}]" for s, c in zip(ordered, citations, strict=True))
     return text, citations

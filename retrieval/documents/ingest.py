@@ -1,4 +1,4 @@
-"""Ingest: load -> split -> embed -> store, as a sync of the given paths.
+"""Ingest: load (or fetch) -> split -> embed -> store, as a sync of the given paths and URLs.
 
 For each file under the given paths: unchanged documents write nothing; changed ones get their new
 passages embedded and written first, then made live in one step, then the old passages deleted;
@@ -6,7 +6,9 @@ documents that disappeared from a given folder are removed. Other documents are 
 Passage ids are stable (source + offsets + text hash), so unchanged passages are never re-embedded.
 A file that cannot be used is skipped and reported with its reason (`IngestReport.skipped`); the
 rest are still ingested, and a document ingested before keeps its passages while its file cannot
-be read. Sources are relative to the root folder (retrieval/root.py). Printing is the caller's.
+be read. Sources are relative to the root folder (retrieval/root.py); a URL is its own source and
+is fetched again on each ingest of it. Each published document's text (what offsets refer to) is
+stored with it in the catalog. Printing is the caller's.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.documents.embed import Embedder
+from retrieval.documents.fetch import FetchError, check_url, fetch_document, is_url
 from retrieval.documents.load import Skipped, SkipReason, display_path, find_files, load_or_skip
 from retrieval.documents.split import split
 from retrieval.errors import InputError, StoreError
 from retrieval.root import ingest_hint, root_folder
 from retrieval.schema import Document, Passage
 from retrieval.settings import Settings
+from retrieval.storage.catalog import StoredText
 from retrieval.storage.index import Index
 
 log = logging.getLogger(__name__)
@@ -65,19 +69,21 @@ class IngestReport:
         if self.skipped:
             failed = len(self.failed)
             parts.append(
-                f"{len(self.skipped)} file(s) skipped ({len(self.skipped) - failed} not .txt/.md/.html, "
+                f"{len(self.skipped)} file(s) skipped ({len(self.skipped) - failed} not a supported kind, "
                 f"{failed} unreadable)"
             )
         return "; ".join(parts)
 
 
 def document_hash(doc: Document) -> str:
-    """What decides whether a document changed: its text, and for extracted kinds (.md, .html) the
-    extractor's version and the titles, so a changed extraction updates the store on re-ingest."""
+    """What decides whether a document changed: its text, and for extracted kinds (.md, .html, .pdf,
+    .docx, URLs) the extractor's version, the titles, date, pages, lines and paragraph numbers, so a
+    changed extraction updates the store on re-ingest."""
     if not doc.extraction:
         return hashlib.sha1(doc.text.encode("utf-8")).hexdigest()  # plain text: as before
     headings = "\n".join(f"{at}\t{h}" for at, h in doc.sections)
-    return hashlib.sha1(f"{doc.extraction}\n{doc.title}\n{headings}\n\n{doc.text}".encode()).hexdigest()
+    marks = f"{doc.date}\n{doc.pages}\n{doc.lines}\n{doc.numbers}"
+    return hashlib.sha1(f"{doc.extraction}\n{doc.title}\n{headings}\n{marks}\n\n{doc.text}".encode()).hexdigest()
 
 
 def _under(source: str, root: str) -> bool:
@@ -105,19 +111,39 @@ def _embed_and_write(index: Index, passages: Sequence[Passage], progress: Progre
             pending.result()
 
 
+def _paths_and_urls(given: Sequence[Path | str]) -> tuple[list[Path], list[str]]:
+    """The file paths and the URLs among the arguments; InputError for a URL ragbot does not fetch."""
+    paths: list[Path] = []
+    urls: list[str] = []
+    for item in given:
+        if isinstance(item, str) and is_url(item):
+            urls.append(check_url(item))
+        else:
+            paths.append(Path(item))
+    return paths, list(dict.fromkeys(urls))
+
+
+def _fetch(url: str, settings: Settings) -> Document | Skipped:
+    try:
+        return fetch_document(url, settings)
+    except FetchError as exc:
+        return Skipped(url, SkipReason.NOT_FETCHED, str(exc))
+
+
 def ingest(
     settings: Settings,
-    paths: Sequence[Path] | None = None,
+    paths: Sequence[Path | str] | None = None,
     *,
     rebuild: bool = False,
     index: Index | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Sync `paths` (default: the seeds folder) into the store and report what changed (and what was skipped)."""
+    """Sync `paths` (files, folders and http(s) URLs given as strings; default: the seeds folder) into
+    the store and report what changed (and what was skipped)."""
     if not paths and not settings.seeds_dir.exists():
         seeds = settings.seeds_dir
         raise InputError(f"no PATH given and no seeds folder at {seeds}: {ingest_hint(seeds)}")
-    paths = list(paths) if paths else [settings.seeds_dir]
+    paths, urls = _paths_and_urls(list(paths) if paths else [settings.seeds_dir])
     files, unsupported = find_files(paths)  # raises InputError on a missing path before touching the store
     if rebuild:
         if index is not None:
@@ -127,12 +153,13 @@ def ingest(
     index = index or Index.open(settings, create=True)
     index.refresh()  # server mode: plan against what other clients have ingested
     root = root_folder()
-    report = IngestReport(paths=[display_path(p, root) + ("/" if p.is_dir() else "") for p in paths])
-    loaded = [load_or_skip(f, root) for f in files]
+    report = IngestReport(paths=[display_path(p, root) + ("/" if p.is_dir() else "") for p in paths] + urls)
+    loaded = [load_or_skip(f, root) for f in files] + [_fetch(u, settings) for u in urls]
     docs = [d for d in loaded if isinstance(d, Document)]
     failed = [d for d in loaded if isinstance(d, Skipped)]
     report.files = len(docs)
-    report.skipped = sorted([Skipped(p, SkipReason.UNSUPPORTED) for p in unsupported] + failed, key=lambda s: s.path)
+    unsupported_files = [Skipped(p, SkipReason.UNSUPPORTED) for p in unsupported]
+    report.skipped = sorted(unsupported_files + failed, key=lambda s: str(s.path))
     plans = []
     for doc in docs:
         doc_hash = document_hash(doc)
@@ -143,6 +170,9 @@ def ingest(
             missing = set(ids) - index.vectors.existing(ids)
             if not missing:
                 report.unchanged += 1
+                stored = index.catalog.text(doc.source)  # none when an older ragbot ingested it
+                if stored is None or stored.file_hash != doc.file_hash:
+                    index.catalog.set_text(doc.source, StoredText(doc.text, doc.file_hash))
                 continue
         plans.append((doc, doc_hash, passages, current is not None))
 
@@ -160,7 +190,9 @@ def ingest(
 
     for doc, doc_hash, passages, existed in plans:
         index.catalog.stage(passages)
-        stale = index.catalog.publish(doc.source, doc.title, doc_hash, [p.id for p in passages])
+        stale = index.catalog.publish(
+            doc.source, doc.title, doc_hash, [p.id for p in passages], doc.date, StoredText(doc.text, doc.file_hash)
+        )
         if stale:
             index.vectors.delete(stale)
             index.catalog.purge(stale)
@@ -170,17 +202,47 @@ def ingest(
         else:
             report.added += 1
 
-    present = {d.source for d in docs} | {display_path(s.path, root) for s in failed}  # unreadable: kept as they were
+    # unreadable files and unfetched pages: kept as they were
+    present = {d.source for d in docs} | {
+        s.path if isinstance(s.path, str) else display_path(s.path, root) for s in failed
+    }
     roots = [display_path(p, root) for p in paths if p.is_dir()]
     for info in index.catalog.documents():
         if info.source not in present and any(_under(info.source, r) for r in roots):
-            ids = index.catalog.retire(info.source)
-            index.vectors.delete(ids)
-            index.catalog.purge(ids)
             report.removed += 1
-            report.deleted += len(ids)
+            report.deleted += _retire(index, info.source)
     report.passages = index.catalog.live_count()
     return report
+
+
+def _retire(index: Index, source: str) -> int:
+    """Take a document out of the store: its passages not live, then their vectors and rows deleted."""
+    ids = index.catalog.retire(source)
+    index.vectors.delete(ids)
+    index.catalog.purge(ids)
+    return len(ids)
+
+
+def remove(settings: Settings, sources: Sequence[str], *, index: Index | None = None) -> dict[str, int]:
+    """Drop the documents `sources` (as `ragbot sources` lists them, or paths naming them; URLs as
+    ingested) from the store, without a rebuild: {source: passages deleted}. InputError, before
+    anything is removed, when one of them is not in the store."""
+    index = index or Index.open(settings)
+    index.refresh()
+    known = [resolve_source(index, given) for given in sources]
+    return {source: _retire(index, source) for source in dict.fromkeys(known)}
+
+
+def resolve_source(index: Index, given: str) -> str:
+    """The recorded source a command-line argument names: a URL or source as listed, or a path to the
+    file (relative to the working directory); InputError when the store holds no such document."""
+    candidates = [given]
+    if not is_url(given):
+        candidates.append(display_path(Path(given)))
+    for candidate in candidates:
+        if index.catalog.document(candidate) is not None:
+            return candidate
+    raise InputError(f"{given} is not in the store (`ragbot sources` lists what is); nothing was changed")
 
 
 def open_index(

@@ -4,14 +4,18 @@ Paragraphs are blank-line-separated blocks, or lines when a document has no blan
 copy puts one paragraph per line). A paragraph longer than `CHUNK_CHARS` is split by LangChain's
 `RecursiveCharacterTextSplitter` at sentence, then clause, then word boundaries; each passage keeps
 its paragraph number and exact offsets into the document text. No overlap: passages tile the text.
-A passage under a heading (`Document.sections`, from .md and .html) is titled "document title: heading"
-(the document title alone when it already holds the heading).
+A passage under a heading (`Document.sections`, from .md, .html and .docx) is titled "document title: heading"
+(the document title alone when it already holds the heading). Each passage also carries its PDF
+page (`Document.pages`), its Markdown source line (`Document.lines`), its .docx paragraph number
+(`Document.numbers`, in place of the count of paragraphs in the text) and the document's date.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sys
+from bisect import bisect_right
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -66,12 +70,20 @@ def section_title(doc: Document, offset: int) -> str:
     return f"{doc.title}: {heading}" if heading and heading not in doc.title else doc.title
 
 
+def _at(marks: tuple[tuple[int, int], ...], offset: int) -> int | None:
+    """The number of the last mark at or before `offset` ((offset, number) pairs in order), or None."""
+    found = bisect_right(marks, (offset, sys.maxsize)) - 1
+    return marks[found][1] if found >= 0 else None
+
+
 def split(doc: Document) -> list[Passage]:
     passages: list[Passage] = []
     for number, (p_start, p_end) in enumerate(paragraphs(doc.text), start=1):
         title = section_title(doc, p_start)
         para = doc.text[p_start:p_end]
         pieces = [para] if len(para) <= CHUNK_CHARS else _splitter().split_text(para)
+        page = (bisect_right(doc.pages, p_start) or None) if doc.pages else None
+        line = _at(doc.lines, p_start)
         cursor = 0
         for piece in pieces:
             offset = para.find(piece, cursor)
@@ -79,16 +91,20 @@ def split(doc: Document) -> list[Passage]:
                 continue
             cursor = offset + len(piece)
             start, end = p_start + offset, p_start + offset + len(piece)
+            # extracted kinds: the title, page, line and date are hashed too, so a change to any replaces the passage
+            hashed = f"{title}\n{page}\n{line}\n{doc.date}\n{piece}" if doc.extraction else piece
             passages.append(
                 Passage(
-                    # extracted kinds: the title is hashed too, so a renamed heading replaces the passage
-                    id=passage_id(doc.source, start, end, f"{title}\n{piece}" if doc.extraction else piece),
+                    id=passage_id(doc.source, start, end, hashed),
                     source=doc.source,
                     title=title,
-                    paragraph=number,
+                    paragraph=_at(doc.numbers, p_start) or number,
                     start=start,
                     end=end,
                     text=piece,
+                    page=page,
+                    line=line,
+                    date=doc.date,
                 )
             )
     return passages

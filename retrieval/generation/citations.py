@@ -247,16 +247,7 @@ def verify(
                 if span not in numbers:
                     numbers[span] = len(numbers) + 1
                     citations.append(
-                        Citation(
-                            n=numbers[span],
-                            source=passage.source,
-                            quote=passage.text[found.start : found.end],
-                            start=span[1],
-                            end=span[2],
-                            score=round(min(1.0, found.score), 4),
-                            passage_id=passage.id,
-                            paragraph=passage.paragraph,
-                        )
+                        Citation.of(passage, numbers[span], span[1], span[2], round(min(1.0, found.score), 4))
                     )
                 if numbers[span] not in kept:
                     kept.append(numbers[span])

@@ -1,11 +1,16 @@
 """The catalog: every passage's text, which passages are live, and a BM25 index over them.
 
 One SQLite file (WAL mode) beside the local Chroma store. It holds
-- `passages`: id, source, title, paragraph, offsets, text and a `live` flag;
+- `passages`: id, source, title, paragraph, offsets, text, PDF page, Markdown line, date and a `live` flag;
 - `fts`: an FTS5 index over passage text (Porter stemming), ranked with FTS5's built-in `bm25()`;
-- `documents`: the current version (content hash) of each ingested source.
+- `documents`: the current version (content hash), title and date of each ingested source;
+- `texts`: the text each source's offsets refer to, as ingested, with its file's hash (`ragbot show`).
 It is persistent and updated incrementally, so nothing is rebuilt at start or per query.
 With a Chroma server the file is a local cache kept in step by `sync.py` (`apply()` below).
+
+Its format has a version (`PRAGMA user_version`, CATALOG_VERSION). An older catalog is migrated in
+place when opened (MIGRATIONS, one transaction); a newer one, or one whose migration fails, raises
+StoreVersionError naming the `ragbot ingest --rebuild ...` command that rebuilds the store.
 
 Visibility is what makes re-ingest safe while others read: new passages are staged (not live),
 then one transaction makes the new set live and the old set not live, and only then are old rows
@@ -15,6 +20,7 @@ Does not hold vectors (Chroma does).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,18 +30,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retrieval.errors import StoreError
+from retrieval.errors import StoreError, StoreVersionError
 from retrieval.schema import Passage
 from retrieval.text import terms
 
-SCHEMA = """
+# The catalog's format, in SQLite's `PRAGMA user_version`: 0 = before versions (no page, line or date
+# columns, no stored texts); 1 = passages with page, line and date, documents with date, stored texts.
+CATALOG_VERSION = 1
+
+PRAGMAS = """
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+"""
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS passages(
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, title TEXT NOT NULL,
     paragraph INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    live INTEGER NOT NULL DEFAULT 0);
+    live INTEGER NOT NULL DEFAULT 0, page INTEGER, line INTEGER, date TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS passages_source ON passages(source, live);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     text, content='passages', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
@@ -46,8 +58,25 @@ CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS documents(
     source TEXT PRIMARY KEY, title TEXT NOT NULL, doc_hash TEXT NOT NULL, passages INTEGER NOT NULL,
-    ingested_at TEXT NOT NULL);
+    ingested_at TEXT NOT NULL, date TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS texts(source TEXT PRIMARY KEY, text TEXT NOT NULL, file_hash TEXT NOT NULL);
 """
+# Each step takes the catalog from version i to i + 1, in one transaction.
+MIGRATIONS = (
+    """
+    ALTER TABLE passages ADD COLUMN page INTEGER;
+    ALTER TABLE passages ADD COLUMN line INTEGER;
+    ALTER TABLE passages ADD COLUMN date TEXT NOT NULL DEFAULT '';
+    ALTER TABLE documents ADD COLUMN date TEXT NOT NULL DEFAULT '';
+    CREATE TABLE IF NOT EXISTS texts(source TEXT PRIMARY KEY, text TEXT NOT NULL, file_hash TEXT NOT NULL);
+    """,
+)
+assert len(MIGRATIONS) == CATALOG_VERSION
+PASSAGE_COLUMNS = ("id", "source", "title", "paragraph", "start", '"end"', "text", "page", "line", "date")
+COLUMNS = ", ".join(PASSAGE_COLUMNS)
+DOCUMENT_COLUMNS = "source, title, doc_hash, passages, ingested_at, date"
+
+log = logging.getLogger(__name__)
 
 SEARCH_SLACK = 16  # extra FTS5 rows ranked, to absorb rows that are not live
 
@@ -59,6 +88,15 @@ class DocumentInfo:
     doc_hash: str
     passages: int
     ingested_at: str
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """The text a document's offsets refer to, as ingested, and the SHA-1 of the bytes it came from."""
+
+    text: str
+    file_hash: str
 
 
 @dataclass(frozen=True)
@@ -80,10 +118,50 @@ class Catalog:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.executescript(SCHEMA)
+            self._db.executescript(PRAGMAS)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the catalog {path}: {exc}. Run `ragbot ingest --rebuild`.") from exc
         self._lock = threading.RLock()
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Create a new catalog at CATALOG_VERSION, or migrate an older one in place; StoreVersionError
+        (naming the command that rebuilds the store) for a newer catalog or a migration that fails."""
+        try:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            fresh = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'passages'").fetchone() is None
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreError(f"cannot open the catalog {self.path}: {exc}. Run `ragbot ingest --rebuild`.") from exc
+        if version > CATALOG_VERSION:
+            self._refuse(
+                f"it was written by a newer ragbot (catalog version {version}; this one reads {CATALOG_VERSION})"
+            )
+        try:
+            if fresh or version == CATALOG_VERSION:
+                self._db.executescript(SCHEMA)  # creates what is missing; the same statements as ever
+                if fresh:
+                    self._db.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
+                return
+            with self._tx():  # another process may have migrated it while this one waited
+                version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+                for step in range(version, CATALOG_VERSION):
+                    for statement in MIGRATIONS[step].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {CATALOG_VERSION}")
+            log.info("migrated the catalog %s from version %d to %d", self.path, version, CATALOG_VERSION)
+        except sqlite3.Error as exc:
+            self._refuse(f"it is in an older format (catalog version {version}) and could not be migrated: {exc}")
+
+    def _refuse(self, why: str) -> None:
+        """Close the file and raise StoreVersionError with the exact command that rebuilds the store."""
+        try:
+            sources = [r[0] for r in self._db.execute("SELECT source FROM documents ORDER BY source")]
+        except sqlite3.Error:
+            sources = []
+        self._db.close()
+        raise StoreVersionError(self.path, why, sources)
 
     def close(self) -> None:
         self._db.close()
@@ -113,15 +191,19 @@ class Catalog:
 
     def _insert(self, passages: Sequence[Passage]) -> None:
         self._db.executemany(
-            'INSERT OR IGNORE INTO passages(id, source, title, paragraph, start, "end", text, live) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-            [(p.id, p.source, p.title, p.paragraph, p.start, p.end, p.text) for p in passages],
+            f"INSERT OR IGNORE INTO passages({COLUMNS}, live) VALUES ({', '.join('?' * len(PASSAGE_COLUMNS))}, 0)",
+            [astuple(p) for p in passages],
         )
 
-    def publish(self, source: str, title: str, doc_hash: str, ids: Sequence[str]) -> list[str]:
-        """Make exactly `ids` the live passages of `source`, atomically; return the replaced ids."""
-        info = DocumentInfo(source, title, doc_hash, len(set(ids)), now_utc())
+    def publish(
+        self, source: str, title: str, doc_hash: str, ids: Sequence[str], date: str = "", text: StoredText | None = None
+    ) -> list[str]:
+        """Make exactly `ids` the live passages of `source`, atomically, with the text their offsets refer
+        to when given; return the replaced ids."""
+        info = DocumentInfo(source, title, doc_hash, len(set(ids)), now_utc(), date)
         with self._lock, self._tx():
+            if text is not None:
+                self._store_text(source, text)
             return self._set_live(source, set(ids), info)
 
     def _set_live(self, source: str, keep: set[str], info: DocumentInfo | None) -> list[str]:
@@ -131,8 +213,13 @@ class Catalog:
         self._db.executemany("UPDATE passages SET live = 1 WHERE id = ?", [(i,) for i in keep])
         if info is None:
             self._db.execute("DELETE FROM documents WHERE source = ?", (source,))
+            self._db.execute("DELETE FROM texts WHERE source = ?", (source,))
         else:
-            self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)", astuple(info))
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents(source, title, doc_hash, passages, ingested_at, date) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                astuple(info),
+            )
         return stale
 
     def retire(self, source: str) -> list[str]:
@@ -141,7 +228,24 @@ class Catalog:
             ids = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE source = ?", (source,))]
             self._db.execute("UPDATE passages SET live = 0 WHERE source = ?", (source,))
             self._db.execute("DELETE FROM documents WHERE source = ?", (source,))
+            self._db.execute("DELETE FROM texts WHERE source = ?", (source,))
         return ids
+
+    def set_text(self, source: str, text: StoredText) -> None:
+        """Keep the text `source`'s offsets refer to, and the hash of the file (or page) it came from."""
+        with self._lock, self._tx():
+            self._store_text(source, text)
+
+    def _store_text(self, source: str, text: StoredText) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO texts(source, text, file_hash) VALUES (?, ?, ?)",
+            (source, text.text, text.file_hash),
+        )
+
+    def text(self, source: str) -> StoredText | None:
+        """The stored text of `source`, or None (not ingested, or ingested by a ragbot that kept no texts)."""
+        rows = self._rows("SELECT text, file_hash FROM texts WHERE source = ?", (source,))
+        return StoredText(rows[0][0], rows[0][1]) if rows else None
 
     def purge(self, ids: Sequence[str]) -> None:
         """Delete rows that are not live (live rows are never purged)."""
@@ -169,7 +273,7 @@ class Catalog:
     def reset(self, meta: dict[str, str]) -> None:
         """Forget every passage and document; keep only `meta` (a cache whose origin changed)."""
         with self._lock, self._tx():
-            for table in ("passages", "documents", "meta"):
+            for table in ("passages", "documents", "texts", "meta"):
                 self._db.execute(f"DELETE FROM {table}")
             self._db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
 
@@ -189,11 +293,11 @@ class Catalog:
 
     # -- reading ----------------------------------------------------------------------------
     def document(self, source: str) -> DocumentInfo | None:
-        rows = self._rows("SELECT * FROM documents WHERE source = ?", (source,))
+        rows = self._rows(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE source = ?", (source,))
         return DocumentInfo(*rows[0]) if rows else None
 
     def documents(self) -> list[DocumentInfo]:
-        return [DocumentInfo(*r) for r in self._rows("SELECT * FROM documents ORDER BY source")]
+        return [DocumentInfo(*r) for r in self._rows(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY source")]
 
     def live_ids(self, source: str) -> set[str]:
         return {r[0] for r in self._rows("SELECT id FROM passages WHERE source = ? AND live = 1", (source,))}
@@ -223,8 +327,7 @@ class Catalog:
             chunk = list(ids[b : b + 500])
             marks = ",".join("?" * len(chunk))
             for r in self._rows(
-                f'SELECT id, source, title, paragraph, start, "end", text FROM passages '
-                f"WHERE live = 1 AND id IN ({marks})",
+                f"SELECT {COLUMNS} FROM passages WHERE live = 1 AND id IN ({marks})",
                 chunk,
             ):
                 out[r[0]] = Passage(*r)
@@ -233,8 +336,7 @@ class Catalog:
     def neighbours(self, passage: Passage) -> list[Passage]:
         """Live passages of the same paragraph, in order."""
         rows = self._rows(
-            'SELECT id, source, title, paragraph, start, "end", text FROM passages '
-            "WHERE source = ? AND paragraph = ? AND live = 1 ORDER BY start",
+            f"SELECT {COLUMNS} FROM passages WHERE source = ? AND paragraph = ? AND live = 1 ORDER BY start",
             (passage.source, passage.paragraph),
         )
         return [Passage(*r) for r in rows]
@@ -251,7 +353,7 @@ class Catalog:
         if not words:
             return []
         match = " OR ".join('"' + w.replace('"', "") + '"' for w in dict.fromkeys(words))
-        columns = 'p.id, p.source, p.title, p.paragraph, p.start, p."end", p.text'
+        columns = ", ".join(f"p.{c}" for c in PASSAGE_COLUMNS)
         rows = self._rows(
             f"SELECT {columns}, f.s FROM (SELECT rowid, -bm25(fts) AS s FROM fts WHERE fts MATCH ? "
             "ORDER BY bm25(fts) LIMIT ?) f JOIN passages p ON p.rowid = f.rowid WHERE p.live = 1 ORDER BY f.s DESC",
@@ -263,7 +365,8 @@ class Catalog:
                 "WHERE fts MATCH ? AND p.live = 1 ORDER BY bm25(fts) LIMIT ?",
                 (match, k),
             )
-        return [(Passage(*r[:7]), float(r[7])) for r in rows]
+        n = len(PASSAGE_COLUMNS)
+        return [(Passage(*r[:n]), float(r[n])) for r in rows]
 
     def doc_freq(self, words: Sequence[str]) -> dict[str, int]:
         """How many passages contain each content word (after FTS5's stemming).

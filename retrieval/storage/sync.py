@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from retrieval.settings import Settings
-from retrieval.storage.catalog import Catalog, Change, DocumentInfo, now_utc
+from retrieval.storage.catalog import Catalog, Change, DocumentInfo, StoredText, now_utc
 from retrieval.storage.changelog import ChangeLog, LogEntry
 from retrieval.storage.vectors import CollectionGone, VectorStore
 
@@ -103,12 +103,18 @@ class ServerCatalog(Catalog):
     def _rows_of(self, source: str) -> set[str]:
         return {r[0] for r in self._rows("SELECT id FROM passages WHERE source = ?", (source,))}
 
-    def publish(self, source: str, title: str, doc_hash: str, ids: Sequence[str]) -> list[str]:
-        """Append a publish entry (the commit point), catch up, and return the ids now unused."""
+    def publish(
+        self, source: str, title: str, doc_hash: str, ids: Sequence[str], date: str = "", text: StoredText | None = None
+    ) -> list[str]:
+        """Append a publish entry (the commit point), catch up, and return the ids now unused. The log
+        carries neither `date` (passages carry it in their metadata) nor `text`, which is kept in this
+        machine's cache only."""
         before = self._rows_of(source)
         keep = tuple(dict.fromkeys(ids))
         self.changes.append(LogEntry(0, "publish", source, title, doc_hash, now_utc(), keep), after=self.generation)
         self.refresh()
+        if text is not None:
+            self.set_text(source, text)
         return sorted(before - set(keep) - self.live_ids(source))
 
     def retire(self, source: str) -> list[str]:

@@ -230,7 +230,9 @@ class VectorStore:
                             "start": p.start,
                             "end": p.end,
                             "text": p.text,
+                            "date": p.date,
                         }
+                        | {k: v for k, v in (("page", p.page), ("line", p.line)) if v is not None}
                         for p in batch
                     ],
                 )
@@ -255,8 +257,20 @@ class VectorStore:
                 got = self.collection.get(ids=list(ids[b : b + WRITE_BATCH]), include=["metadatas", "documents"])
                 for pid, m, doc in zip(got["ids"], got["metadatas"], got["documents"], strict=True):
                     text = m.get("text", doc)  # stores written before the text moved to metadata
+                    page, line = m.get("page"), m.get("line")  # absent: not a PDF / Markdown, or an older store
                     out.append(
-                        Passage(pid, m["source"], m["title"], int(m["paragraph"]), int(m["start"]), int(m["end"]), text)
+                        Passage(
+                            pid,
+                            m["source"],
+                            m["title"],
+                            int(m["paragraph"]),
+                            int(m["start"]),
+                            int(m["end"]),
+                            text,
+                            None if page is None else int(page),
+                            None if line is None else int(line),
+                            str(m.get("date", "")),
+                        )
                     )
         return out
 
