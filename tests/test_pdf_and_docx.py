@@ -116,3 +116,26 @@ def test_a_damaged_word_file_is_skipped_not_fatal(folder):
     (folder / "memo.docx").write_bytes(b"PK\x03\x04 not really a zip")
     skipped = load_or_skip(folder / "memo.docx")
     assert skipped.reason is SkipReason.NOT_A_DOCUMENT
+
+
+def test_discord_shows_the_page_title_and_date_of_a_pdf_citation(make_settings, embedder, folder, tmp_path):
+    from bot.discord_bot.embeds import answer_reply
+    from bot.discord_bot.feedback import FeedbackStore
+    from bot.discord_bot.sources import sources_messages
+
+    write_pdf(folder / "report.pdf")
+    settings = make_settings()
+    index = Index.open(settings, create=True, embedder=embedder)
+    ingest(settings, [folder], index=index)
+    engine = Engine(settings, index)
+    answer = engine.answer("How much will the new pier cost?")
+    embed = answer_reply(answer, engine.thresholds).embed
+    assert embed.fields[0].name == "[1] Harbour report, 2025-04-02 · report.pdf p. 2"
+    store = FeedbackStore(tmp_path / "discord.sqlite3")
+    try:
+        record = store.get(store.add(answer, user_id=1))  # kept and read back, as the Sources button does
+        assert record is not None
+        text = "\n".join(sources_messages(record))
+    finally:
+        store.close()
+    assert "**[1]** Harbour report, 2025-04-02 · `report.pdf` p. 2 · chars" in text

@@ -196,7 +196,8 @@ def _build(answer: Answer, description: str, quote_chars: int, footer: str) -> d
     shown = answer.citations[:MAX_SOURCE_FIELDS]
     for c in shown:
         title, _ = titles.get(c.passage_id, ("", 0))
-        where = f"{file_name(c.source)} ¶{c.paragraph}" if c.paragraph else file_name(c.source)
+        title = ", ".join(part for part in (title, c.date) if part)  # with the publication date, when known
+        where = file_name(c.source) + (f" p. {c.page}" if c.page else f" ¶{c.paragraph}" if c.paragraph else "")
         name = f"[{c.n}] {shorten(escape_text(title), 80)} · {where}" if title else f"[{c.n}] {where}"
         value = f"“{shorten(escape_text(c.quote), min(quote_chars, FIELD_LIMIT - 2))}”"
         embed.add_field(name=shorten(name, FIELD_NAME_LIMIT), value=value, inline=False)

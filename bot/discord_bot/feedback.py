@@ -95,6 +95,8 @@ class SourceRow:
     passage_start: int
     start: int
     end: int
+    page: int | None = None  # the PDF page (rows stored before pages were kept have none)
+    date: str = ""  # the document's publication date, when known
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,27 @@ def source_rows(answer: Answer) -> tuple[SourceRow, ...]:
                     p.start,
                     c.start,
                     c.end,
+                    c.page,
+                    c.date,
                 )
             )
         else:
-            rows.append(SourceRow(c.n, c.source, "", c.paragraph, c.score, c.quote, c.quote, c.start, c.start, c.end))
+            rows.append(
+                SourceRow(
+                    c.n,
+                    c.source,
+                    c.title,
+                    c.paragraph,
+                    c.score,
+                    c.quote,
+                    c.quote,
+                    c.start,
+                    c.start,
+                    c.end,
+                    c.page,
+                    c.date,
+                )
+            )
     if not answer.answerable and answer.closest is not None:
         s = answer.closest
         hit = next(
@@ -159,6 +178,8 @@ def source_rows(answer: Answer) -> tuple[SourceRow, ...]:
                 s.start,
                 s.start,
                 s.end,
+                hit.page if hit else None,
+                hit.date if hit else "",
             )
         )
     return tuple(rows)

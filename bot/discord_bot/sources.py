@@ -23,8 +23,11 @@ def _passage_markdown(row: SourceRow) -> str:
 
 def _source_heading(row: SourceRow) -> str:
     label = f"**[{row.n}]**" if row.n else "**Closest passage** (not a citation)"
-    title = f" {escape_text(row.title)} ·" if row.title else ""
-    where = f"`{file_name(row.source)}`" + (f" ¶{row.paragraph}" if row.paragraph else "")
+    about = ", ".join(part for part in (row.title, row.date) if part)
+    title = f" {escape_text(about)} ·" if about else ""
+    where = f"`{file_name(row.source)}`" + (
+        f" p. {row.page}" if row.page else f" ¶{row.paragraph}" if row.paragraph else ""
+    )
     return f"{label}{title} {where} · chars {row.start}-{row.end} · score {row.score:.2f}"
 
 
