@@ -114,7 +114,11 @@ def test_source_rows_fall_back_to_the_quote_without_its_passage(engine):
     answer = engine.answer(ANSWERABLE)
     (row,) = source_rows(replace(answer, retrieved=()))[:1]
     c = answer.citations[0]
-    assert (row.passage, row.passage_start, row.title) == (c.quote, c.start, "")
+    assert (row.passage, row.passage_start, row.title) == (
+        c.quote,
+        c.start,
+        c.title,
+    )  # the citation still knows its title
 
 
 # -- schema versions, /forget and retention ---------------------------------------------------
