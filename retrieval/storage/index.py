@@ -36,7 +36,10 @@ def catalog_path(settings: Settings) -> Path:
     if settings.chroma_host:
         from platformdirs import user_cache_dir
 
-        key = hashlib.sha1(f"{settings.chroma_host}:{settings.chroma_port}".encode()).hexdigest()[:12]
+        server = f"{settings.chroma_host}:{settings.chroma_port}"
+        if (settings.chroma_tenant, settings.chroma_database) != ("default_tenant", "default_database"):
+            server += f"/{settings.chroma_tenant}/{settings.chroma_database}"  # caches made before these settings
+        key = hashlib.sha1(server.encode()).hexdigest()[:12]
         return Path(user_cache_dir("ragbot")) / "catalogs" / f"{key}-{settings.collection}.sqlite3"
     return settings.chroma_path / f"{settings.collection}.catalog.sqlite3"
 
