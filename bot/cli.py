@@ -266,6 +266,19 @@ def eval_command(
     raise click.exceptions.Exit(1 if run.failed_bounds else 0)
 
 
+def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    """`--scale 10000,100000,1000000` as a list of sizes (1,000 to 10,000,000 each)."""
+    if value is None:
+        return None
+    try:
+        sizes = [int(v.replace("_", "")) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of passage counts, e.g. 10000,100000,1000000") from None
+    if not sizes or any(not 1000 <= n <= 10_000_000 for n in sizes):
+        raise click.BadParameter("each size must be between 1,000 and 10,000,000 passages")
+    return sizes
+
+
 @cli.command()
 @click.option(
     "--chunks",
@@ -274,15 +287,42 @@ def eval_command(
     help="Passages in the synthetic corpus that retrieval latency is measured on [default: 100000].",
 )
 @click.option("--quick", is_flag=True, help="Fewer repetitions and 10,000 passages unless --chunks says otherwise.")
+@click.option(
+    "--scale",
+    "sizes",
+    callback=_sizes,
+    default=None,
+    metavar="N,N,...",
+    help="Instead: retrieval, build time and memory at each corpus size, e.g. 10000,100000,1000000.",
+)
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("ragbot-bench-scale.png"),
+    show_default=True,
+    help="With --scale: where to draw the curve.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 @click.pass_obj
-def bench(settings: Settings, chunks: int | None, quick: bool, as_json: bool) -> None:
+def bench(
+    settings: Settings, chunks: int | None, quick: bool, sizes: list[int] | None, png: Path, as_json: bool
+) -> None:
     """Measure ingest and answer speed, retrieval latency at scale, cold start and memory."""
     from .evaluation.bench import load_average, run
     from .terminal import bench_table
 
+    def progress(note: str) -> None:
+        click.echo(f"bench: {note}", err=True)
+
     before = load_average()
-    result = run(settings, chunks=chunks, quick=quick, progress=lambda note: click.echo(f"bench: {note}", err=True))
+    if sizes:
+        from .evaluation.bench_scale import run_scale
+        from .terminal import scale_table
+
+        scaled = run_scale(settings, sizes, passes=1 if quick else 2, png=png, progress=progress)
+        click.echo(json.dumps(scaled.to_json()) if as_json else scale_table(scaled))
+        return
+    result = run(settings, chunks=chunks, quick=quick, progress=progress)
     click.echo(json.dumps(result.to_json()) if as_json else bench_table(result, (before, load_average())))
 
 
