@@ -31,7 +31,9 @@ from retrieval.errors import StoreError
 from retrieval.settings import Settings
 from retrieval.storage.index import Index
 from tests.helpers import ROOT
-from tests.test_server_mode import STARTUP_S, _chroma_cli, _free_port
+from tests.helpers.chroma_server import STARTUP_S
+from tests.helpers.chroma_server import chroma_cli as _chroma_cli
+from tests.helpers.chroma_server import free_port as _free_port
 
 QUESTION = "From which city did Interfax report Lavrov's comments about the Geneva talks?"
 

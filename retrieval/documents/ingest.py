@@ -179,6 +179,7 @@ def ingest(
             index.catalog.purge(ids)
             report.removed += 1
             report.deleted += len(ids)
+    index.save_vector_copy()  # local store: the copy the next process answers from (storage/snapshot.py)
     report.passages = index.catalog.live_count()
     return report
 
@@ -212,7 +213,7 @@ def open_index(
                 "run `ragbot ingest PATH` with a folder or file of your documents"
             )
         raise StoreError(f"{where} holds no documents: {ingest_hint(settings.seeds_dir)}")
-    vectors = index.vectors.count()
+    vectors = index.dense.count()  # the vector copy when current (its count is Chroma's)
     if vectors < live:
         raise StoreError(
             f"the store at {settings.chroma_host or settings.chroma_path} is damaged: {live - vectors} of {live} "
