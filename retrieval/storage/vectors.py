@@ -147,8 +147,7 @@ def _server_problem(exc: BaseException) -> str:
     lowered = text.lower()
     if any(word in lowered for word in ("401", "403", "unauthorized", "forbidden", "authoriz", "permission")):
         return (
-            f"{text}: the server refused the credentials; check RAGBOT_CHROMA_AUTH_TOKEN and "
-            "RAGBOT_CHROMA_AUTH_HEADER"
+            f"{text}: the server refused the credentials; check RAGBOT_CHROMA_AUTH_TOKEN and RAGBOT_CHROMA_AUTH_HEADER"
         )
     if any(word in lowered for word in ("certificate", "ssl", "tls", "wrong version number")):
         return f"{text}: check RAGBOT_CHROMA_SSL, RAGBOT_CHROMA_SSL_VERIFY and RAGBOT_CHROMA_CA_FILE"
