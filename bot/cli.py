@@ -138,6 +138,9 @@ def _engine(settings: Settings) -> Engine:
 @click.pass_obj
 def ask(settings: Settings, question: str, as_json: bool, k: int | None, conversation: bool) -> None:
     """Answer QUESTION (or, with '-', one question per line of stdin; blank lines are skipped)."""
+    from retrieval import preload_embedder
+
+    preload_embedder(settings)  # the model loads while the rest is imported and the store opened
     from retrieval import clean_question
 
     from .terminal import answer_json, answer_lines, stdout_console

@@ -12,7 +12,6 @@ otherwise Chroma itself. `index.vectors` is Chroma, opened on first use (writes,
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
 import threading
@@ -24,18 +23,11 @@ from retrieval.root import ingest_hint
 from retrieval.settings import Settings
 from retrieval.storage.catalog import Catalog
 from retrieval.storage.changelog import ChangeLog
+from retrieval.storage.preload import start_loading, take_preloaded
 from retrieval.storage.snapshot import SnapshotVectors, write_snapshot
 from retrieval.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
-
-
-def _warm(embedder: Embedder) -> None:
-    """Load the ONNX session; a failure is left for the caller's first embed to raise again."""
-    try:
-        embedder.dim()
-    except Exception:  # noqa: BLE001 - reported by the next call on the main thread
-        pass
 
 
 def catalog_path(settings: Settings) -> Path:
@@ -88,14 +80,14 @@ class Index:
 
     @classmethod
     def open(cls, settings: Settings, *, create: bool = False, embedder: Embedder | None = None) -> Index:
-        embedder = embedder or Embedder(settings.embedding_model)
-        if embedder.dimension is None:
-            # Loading the model (native code, mostly without the GIL) overlaps importing chromadb and
-            # opening the store (mostly Python): about 0.3 s off a cold start on 2 cores.
-            loader = threading.Thread(target=_warm, args=(embedder,), name="ragbot-embedder-load", daemon=True)
-            loader.start()
-            # never let the process end while native code is still loading (that aborts the process)
-            atexit.register(loader.join, 10)
+        if embedder is None:
+            embedder = take_preloaded(settings)  # a front-end may have started loading it already
+            if embedder is None:
+                embedder = Embedder(settings.embedding_model)
+                start_loading(embedder)
+        elif embedder.dimension is None:
+            # Loading the model (native code, mostly without the GIL) overlaps opening the store
+            start_loading(embedder)
         path = catalog_path(settings)
         if not create and not settings.chroma_host and not path.exists():
             raise StoreError(f"no ragbot store at {settings.chroma_path}: {ingest_hint(settings.seeds_dir)}")
