@@ -25,16 +25,16 @@ from .bench import _p50_p95, _say, measure_retrieval
 from .bench_cold import cold_env, cold_run, ragbot_command
 from .bench_corpus import COLD_QUESTION, SYNTHETIC_NOTE, Say, build_seconds, questions, synthetic_store
 
-# stage -> (module file, function): cumulative time under cProfile, per question
+# stage -> the (module file, function) pairs it runs in: cumulative time under cProfile, per question
 STAGES = {
-    "embed": ("retrieval/documents/embed.py", "embed_array"),
-    "dense": ("retrieval/storage/vectors.py", "query"),
-    "lexical": ("retrieval/storage/catalog.py", "search"),
-    "respell": ("retrieval/answering/spelling.py", "respell"),
-    "doc_freq": ("retrieval/storage/catalog.py", "doc_freq"),
-    "sentences": ("retrieval/answering/evidence.py", "score_sentences"),
+    "embed": (("retrieval/documents/embed.py", "embed_array"),),
+    "dense": (("retrieval/storage/vectors.py", "query"), ("retrieval/storage/snapshot.py", "query")),
+    "lexical": (("retrieval/storage/catalog.py", "search"),),
+    "respell": (("retrieval/answering/spelling.py", "respell"),),
+    "doc_freq": (("retrieval/storage/catalog.py", "doc_freq"),),
+    "sentences": (("retrieval/answering/evidence.py", "score_sentences"),),
 }
-TOTAL = ("retrieval/answering/query.py", "find")
+TOTAL = (("retrieval/answering/query.py", "find"),)
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,8 @@ def stage_times(engine: Engine, asked: Sequence[str]) -> dict[str, float]:
     profile.disable()
     raw: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
 
-    def cumulative(where: tuple[str, str]) -> float:
-        return float(sum(v[3] for (f, _, name), v in raw.items() if name == where[1] and f.endswith(where[0])))
+    def cumulative(where: tuple[tuple[str, str], ...]) -> float:
+        return float(sum(v[3] for (f, _, name), v in raw.items() if any(name == n and f.endswith(m) for m, n in where)))
 
     n = max(len(asked), 1)
     out = {stage: round(cumulative(where) * 1000 / n, 2) for stage, where in STAGES.items()}
