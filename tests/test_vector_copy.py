@@ -91,7 +91,13 @@ def test_any_change_to_chroma_retires_the_copy_until_the_next_one(make_settings,
     index.vectors.count()
     assert index.dense is index.vectors
 
-    # Chroma's files gone from under the catalog: the copy is not trusted (open_index then reports damage)
+    # a rebuild drops the copy with the collection; Chroma's files gone: the copy is not trusted
+    writer.close()
+    index.close()
+    Index.drop(settings)
+    assert not list(settings.chroma_path.glob("*.vectors.*"))
+    ingest(settings, [docs], index=Index.open(settings, create=True, embedder=embedder))
+    assert SnapshotVectors.load(settings) is not None
     (settings.chroma_path / "chroma.sqlite3").unlink()
     assert SnapshotVectors.load(settings) is None
 

@@ -24,7 +24,7 @@ from retrieval.settings import Settings
 from retrieval.storage.catalog import Catalog
 from retrieval.storage.changelog import ChangeLog
 from retrieval.storage.preload import start_loading, take_preloaded
-from retrieval.storage.snapshot import SnapshotVectors, write_snapshot
+from retrieval.storage.snapshot import SnapshotVectors, drop_snapshot, write_snapshot
 from retrieval.storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class Index:
         path = catalog_path(settings)
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+        drop_snapshot(settings)
 
     def refresh(self) -> None:
         """Catch up with changes other processes or machines made (a no-op for the local store)."""

@@ -164,3 +164,11 @@ def _current_file(meta_path: Path) -> str | None:
         return str(json.loads(meta_path.read_text(encoding="utf-8"))["file"])
     except (OSError, ValueError, KeyError):
         return None
+
+
+def drop_snapshot(settings: Settings) -> None:
+    """Delete the collection's vector copy (its files), if any: the collection is being dropped."""
+    if settings.chroma_host or not settings.chroma_path.is_dir():
+        return
+    for path in settings.chroma_path.glob(f"{settings.collection}.vectors.*"):
+        path.unlink(missing_ok=True)
