@@ -138,6 +138,9 @@ def _engine(settings: Settings) -> Engine:
 @click.pass_obj
 def ask(settings: Settings, question: str, as_json: bool, k: int | None, conversation: bool) -> None:
     """Answer QUESTION (or, with '-', one question per line of stdin; blank lines are skipped)."""
+    from retrieval import preload_embedder
+
+    preload_embedder(settings)  # the model loads while the rest is imported and the store opened
     from retrieval import clean_question
 
     from .terminal import answer_json, answer_lines, stdout_console
@@ -280,6 +283,19 @@ def _default_claims(settings: Settings, qa: tuple[Path, ...]) -> Path | None:
     return path if not qa and path.is_file() else None
 
 
+def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
+    """`--scale 10000,100000,1000000` as a list of sizes (1,000 to 10,000,000 each)."""
+    if value is None:
+        return None
+    try:
+        sizes = [int(v.replace("_", "")) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of passage counts, e.g. 10000,100000,1000000") from None
+    if not sizes or any(not 1000 <= n <= 10_000_000 for n in sizes):
+        raise click.BadParameter("each size must be between 1,000 and 10,000,000 passages")
+    return sizes
+
+
 @cli.command()
 @click.option(
     "--chunks",
@@ -288,15 +304,42 @@ def _default_claims(settings: Settings, qa: tuple[Path, ...]) -> Path | None:
     help="Passages in the synthetic corpus that retrieval latency is measured on [default: 100000].",
 )
 @click.option("--quick", is_flag=True, help="Fewer repetitions and 10,000 passages unless --chunks says otherwise.")
+@click.option(
+    "--scale",
+    "sizes",
+    callback=_sizes,
+    default=None,
+    metavar="N,N,...",
+    help="Instead: retrieval, build time and memory at each corpus size, e.g. 10000,100000,1000000.",
+)
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("ragbot-bench-scale.png"),
+    show_default=True,
+    help="With --scale: where to draw the curve.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 @click.pass_obj
-def bench(settings: Settings, chunks: int | None, quick: bool, as_json: bool) -> None:
+def bench(
+    settings: Settings, chunks: int | None, quick: bool, sizes: list[int] | None, png: Path, as_json: bool
+) -> None:
     """Measure ingest and answer speed, retrieval latency at scale, cold start and memory."""
     from .evaluation.bench import load_average, run
     from .terminal import bench_table
 
+    def progress(note: str) -> None:
+        click.echo(f"bench: {note}", err=True)
+
     before = load_average()
-    result = run(settings, chunks=chunks, quick=quick, progress=lambda note: click.echo(f"bench: {note}", err=True))
+    if sizes:
+        from .evaluation.bench_scale import run_scale
+        from .terminal import scale_table
+
+        scaled = run_scale(settings, sizes, passes=1 if quick else 2, png=png, progress=progress)
+        click.echo(json.dumps(scaled.to_json()) if as_json else scale_table(scaled))
+        return
+    result = run(settings, chunks=chunks, quick=quick, progress=progress)
     click.echo(json.dumps(result.to_json()) if as_json else bench_table(result, (before, load_average())))
 
 

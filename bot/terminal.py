@@ -5,7 +5,7 @@
   an error too, one JSON object on stdout) and `ragbot ask -` (one result per non-blank input line);
 - `eval_table` and `show_eval`: an eval run's metric table (with deltas against the baseline), its
   calibration advice, where the results are and which `--min` bounds failed;
-- `bench_table`: the bench result with its targets.
+- `bench_table`: the bench result with its targets; `scale_table`: `bench --scale`, one row per size.
 The evaluation and bench modules return data; this is where it is printed. Rich and the
 evaluation modules are imported on first use, so `ragbot ask` does not pay for the tables.
 """
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from retrieval import Engine, RagbotError
 
     from .evaluation.bench import BenchResult
+    from .evaluation.bench_scale import ScaleResult
     from .evaluation.run import EvalRun
 
 log = logging.getLogger("ragbot")
@@ -234,6 +235,12 @@ def show_eval(run: EvalRun, *, as_json: bool) -> None:
 
 
 # -- bench --------------------------------------------------------------------------------------
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}" if value < 100 else f"{value:,.1f}"
+
+
 def bench_table(result: BenchResult, load: tuple[float, float] | None = None) -> str:
     """The result as aligned lines, each with its target and whether it is met."""
     from .evaluation.bench import TARGETS
@@ -243,10 +250,40 @@ def bench_table(result: BenchResult, load: tuple[float, float] | None = None) ->
         target = ""
         if key in TARGETS:
             op, bound = TARGETS[key]
-            ok = value >= bound if op == ">=" else value <= bound
-            target = f"{op} {bound:g}  {'ok' if ok else 'MISSED'}"
-        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}" if value < 100 else f"{value:,.1f}"
-        lines.append(f"{key:<22} {shown:>12}  {target}".rstrip())
+            ok = value is not None and (value >= bound if op == ">=" else value <= bound)
+            target = f"{op} {bound:g}  {'ok' if ok else 'MISSED' if value is not None else 'not measured'}"
+        lines.append(f"{key:<22} {_number(value):>12}  {target}".rstrip())
     if load is not None:
         lines.append(f"({os.cpu_count()} cores; 1-minute load average {load[0]:.2f} at start, {load[1]:.2f} at end)")
+    return "\n".join(lines)
+
+
+def scale_table(result: ScaleResult) -> str:
+    """One row per size, the stages' milliseconds per question, how each grew, and the note on the corpus."""
+    stages = list(result.points[0].stages_ms) if result.points else []
+    head = ["passages", "build_s", "p50_ms", "p95_ms", "cold_s", "rss_mb", *stages]
+    rows = [
+        [
+            f"{p.passages:,}",
+            _number(p.build_s),
+            _number(p.retrieve_ms_p50),
+            _number(p.retrieve_ms_p95),
+            _number(p.cold_ask_s),
+            _number(p.query_peak_rss_mb),
+            *(_number(p.stages_ms.get(s)) for s in stages),
+        ]
+        for p in result.points
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
+    lines.append("(stage columns: ms per question under cProfile; rss_mb: peak RSS of a cold `ragbot ask`)")
+    growth = result.growth()
+    if growth:
+        first, last = result.points[0].passages, result.points[-1].passages
+        grown = ", ".join(f"{k} x{v:.1f}" for k, v in growth.items())
+        lines.append(f"from {first:,} to {last:,} passages: {grown}")
+        lines.append(f"the stage that grew most (in ms): {result.fastest_stage()}")
+    lines.append(result.note)
+    if result.png:
+        lines.append(f"curve: {result.png}")
     return "\n".join(lines)

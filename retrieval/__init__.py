@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "split": "retrieval.documents.split",
     "Embedder": "retrieval.documents.embed",
     "Index": "retrieval.storage.index",
+    "preload_embedder": "retrieval.storage.preload",
     "temporary_index": "retrieval.documents.ingest",
     "remove": "retrieval.documents.ingest",
     "document_text": "retrieval.documents.stored_text",
@@ -111,6 +112,7 @@ __all__ = [
     "Final",
     "Hit",
     "Index",
+    "preload_embedder",
     "IngestReport",
     "InputError",
     "JUDGE_PATH",
@@ -222,5 +224,6 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from retrieval.settings import Settings, build_settings, load_settings, warn_unknown_settings, with_root_defaults
     from retrieval.storage.catalog import now_utc
     from retrieval.storage.index import Index
+    from retrieval.storage.preload import preload_embedder
     from retrieval.storage.synthetic import write_synthetic
     from retrieval.text import STOPWORDS, refusal_text, sentence_spans, strip_markers

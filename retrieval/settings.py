@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     chroma_path: Path = Field(Path(".ragbot/chroma"), description="local Chroma folder")
     chroma_host: str | None = Field(None, description="Chroma server host; set = use the server")
     chroma_port: int = Field(8000, ge=1, le=65535)
+    chroma_tenant: str = Field("default_tenant", min_length=1, description="the server's tenant")
+    chroma_database: str = Field("default_database", min_length=1, description="the server's database")
+    chroma_auth_token: SecretStr | None = Field(None, description="token sent to the server (a secret: never shown)")
+    chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="how the token is sent: `Authorization: Bearer <token>` or `X-Chroma-Token`"
+    )
+    chroma_ssl: bool = Field(False, description="reach the server over HTTPS")
+    chroma_ssl_verify: bool = Field(True, description="check the server's certificate (HTTPS)")
+    chroma_ca_file: Path | None = Field(None, description="CA bundle that signed the server's certificate (HTTPS)")
+    chroma_log_keep_s: float = Field(
+        3600.0, ge=0, description="seconds a superseded change-log entry is kept on the server before compaction"
+    )
     collection: str = Field("ragbot")
     seeds_dir: Path = Field(Path("seeds"), description="what `ingest` reads when given no path")
 

@@ -33,7 +33,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` 
 RAGBOT_KEY = "sk-hardening-RAGBOTKEY-7d1f0c9a2b64e1"
 OPENAI_KEY = "sk-hardening-OPENAIKEY-4e8b1a6c3d90f2"
 DISCORD_TOKEN = "MTAxMjM0NTY3ODkwMTIzNDU2.Gx1y2z.SECRETdiscordTOKENabcdefghijklmnopqrstuvw"
-SECRETS = {"RAGBOT_LLM_API_KEY": RAGBOT_KEY, "OPENAI_API_KEY": OPENAI_KEY, "DISCORD_TOKEN": DISCORD_TOKEN}
+CHROMA_TOKEN = "ck-hardening-CHROMATOKEN-5a2e9d7b13c8f0"
+SECRETS = {
+    "RAGBOT_LLM_API_KEY": RAGBOT_KEY,
+    "OPENAI_API_KEY": OPENAI_KEY,
+    "DISCORD_TOKEN": DISCORD_TOKEN,
+    "RAGBOT_CHROMA_AUTH_TOKEN": CHROMA_TOKEN,
+}
 QUESTION = "From which city did Interfax report Lavrov's comments about the Geneva talks?"
 
 
@@ -61,6 +67,8 @@ def test_secret_settings_are_secretstr_and_never_printed(monkeypatch, tmp_path):
     assert settings.llm_api_key.get_secret_value() == RAGBOT_KEY
     assert discord_settings.token.get_secret_value() == DISCORD_TOKEN
     assert "SecretStr" in str(Settings.model_fields["llm_api_key"].annotation)
+    assert "SecretStr" in str(Settings.model_fields["chroma_auth_token"].annotation)
+    assert settings.chroma_auth_token is not None and settings.chroma_auth_token.get_secret_value() == CHROMA_TOKEN
     assert "SecretStr" in str(DiscordSettings.model_fields["token"].annotation)
     assert "OPENAI_API_KEY" not in Settings.model_fields  # provider keys stay in the environment, for litellm
     for s in (settings, discord_settings):

@@ -8,69 +8,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.helpers import ARTICLE, ROOT
-
-STARTUP_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _chroma_cli() -> str:
-    beside = Path(sys.executable).parent / "chroma"
-    found = str(beside) if beside.exists() else shutil.which("chroma")
-    assert found, "the `chroma` console script (from the chromadb package) is not installed"
-    return found
+from tests.helpers.chroma_server import ChromaRun, free_port
 
 
 @pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory, request) -> int:
+def chroma_server(tmp_path_factory) -> Iterator[int]:
     """A real Chroma server on a free loopback port; stopped by its PID when the module ends."""
-    base = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    logfile = open(base / "server.log", "wb")  # noqa: SIM115 - closed by the finalizer
-    proc = subprocess.Popen(
-        [_chroma_cli(), "run", "--path", str(base / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=logfile,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-
-    def stop() -> None:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
-        logfile.close()
-
-    request.addfinalizer(stop)
-    deadline = time.monotonic() + STARTUP_S
-    while True:
-        assert proc.poll() is None, (base / "server.log").read_text(errors="replace")[-2000:]
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, f"chroma run did not listen on port {port} in {STARTUP_S} s"
-            time.sleep(0.2)
-    return port
+    server = ChromaRun(tmp_path_factory.mktemp("chroma-server"))
+    yield server.port
+    server.stop()
 
 
 @pytest.fixture
@@ -231,7 +186,7 @@ def test_ask_without_an_ingested_collection_says_what_to_run(server_settings, em
 def test_an_unreachable_server_is_a_store_error(make_settings, embedder, tmp_path, monkeypatch):
     from retrieval.errors import StoreError
 
-    settings = make_settings(chroma_host="127.0.0.1", chroma_port=_free_port())
+    settings = make_settings(chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreError, match="127.0.0.1"):
         _open_as(tmp_path / "machine-a", settings, embedder, monkeypatch)
 

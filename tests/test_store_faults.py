@@ -31,7 +31,9 @@ from retrieval.errors import StoreError
 from retrieval.settings import Settings
 from retrieval.storage.index import Index
 from tests.helpers import ROOT
-from tests.test_server_mode import STARTUP_S, _chroma_cli, _free_port
+from tests.helpers.chroma_server import STARTUP_S
+from tests.helpers.chroma_server import chroma_cli as _chroma_cli
+from tests.helpers.chroma_server import free_port as _free_port
 
 QUESTION = "From which city did Interfax report Lavrov's comments about the Geneva talks?"
 
@@ -135,7 +137,7 @@ def test_a_lost_catalog_is_rebuilt_from_the_seeds_without_embedding_again(store_
 
 
 # -- ingest in another process while questions are asked -------------------------------------------
-VERSIONS = '''
+VERSIONS = """
 def version(i):
     word = ("zebracorn", "quokkafish", "marmotfinch")[i % 3]
     paragraphs = [f"Harbour report {word} {i}"] + [
@@ -144,10 +146,10 @@ def version(i):
         for j in range(8)
     ]
     return "\\n\\n".join(paragraphs) + "\\n"
-'''
+"""
 WRITER = (
     VERSIONS
-    + '''
+    + """
 import sys
 from pathlib import Path
 from retrieval.documents.ingest import ingest
@@ -162,7 +164,7 @@ for i in range(first, first + count):
     report = ingest(settings, [docs], index=index)
     assert report.updated == 1 and report.passages == 21 + 9, report.summary()
     print(i, flush=True)
-'''
+"""
 )
 _namespace: dict = {}
 exec(VERSIONS, _namespace)  # noqa: S102 - the same text versions the writer process writes
@@ -235,16 +237,14 @@ def test_ingest_in_another_process_never_shows_half_a_document(store_copy, tmp_p
     # when the ingest is done: the last version only, no stale or duplicate passage, no stray vector
     final = version(rounds)
     fresh = Index.open(settings, embedder=embedder)
-    rows = fresh.catalog._rows("SELECT source, start, \"end\", text, live FROM passages")
+    rows = fresh.catalog._rows('SELECT source, start, "end", text, live FROM passages')
     harbour = [r for r in rows if r[0].endswith("harbour.txt")]
     assert all(live == 1 for *_, live in rows), "rows that are not live were left behind"
     assert len({(s, a, b) for s, a, b, _, _ in rows}) == len(rows), "duplicate passages"
     assert len(harbour) == 9 and all(final[a:b] == text for _, a, b, text, _ in harbour)
     assert fresh.vectors.count() == len(rows) == fresh.catalog.live_count() == 30
     after = engine.answer("What does the ferry carry across the harbour every morning?")
-    assert {marker_of(h.passage.text) for h in after.retrieved if "harbour" in h.passage.source} == {
-        marker_of(final)
-    }
+    assert {marker_of(h.passage.text) for h in after.retrieved if "harbour" in h.passage.source} == {marker_of(final)}
 
 
 # -- a Chroma server that is down at start or goes down mid-run ---------------------------------------

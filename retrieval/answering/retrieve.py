@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (Chroma, cosine) + lexical (FTS5 BM25), fused by reciprocal rank.
 
+Dense search reads `index.dense` (Chroma, or its memory-mapped copy on a local store: snapshot.py).
 Both lists are over-fetched, filtered to live passages (see catalog.py) and fused with RRF
 (k=60, Cormack et al. 2009). Each hit keeps its dense cosine similarity (fetched from Chroma for
 lexical-only hits, or computed from their text when this process's Chroma cannot read them) and
@@ -38,7 +39,7 @@ def _similarities(index: Index, vector: np.ndarray, passages: list[Passage]) -> 
     vectors, else from their text embedded again (the same number). The second happens when this
     process's Chroma cannot read vectors another process has just written to the same local store."""
     try:
-        found = index.vectors.similarities(vector, [p.id for p in passages])
+        found = index.dense.similarities(vector, [p.id for p in passages])
     except StoreError as exc:
         log.info("reading stored vectors failed (%s): embedding %d passage(s) again", exc, len(passages))
         found = {}
@@ -52,7 +53,7 @@ def _similarities(index: Index, vector: np.ndarray, passages: list[Passage]) -> 
 def retrieve(index: Index, query: Query, k: int, strategy: str = "hybrid") -> list[Hit]:
     index.refresh()  # server mode: catch up with other clients' ingests (one round trip)
     fetch = max(k * FETCH_FACTOR, MIN_FETCH)
-    dense = index.vectors.query(query.vector, fetch) if strategy in ("hybrid", "dense") else []
+    dense = index.dense.query(query.vector, fetch) if strategy in ("hybrid", "dense") else []
     lexical = index.catalog.search(query.text, fetch) if strategy in ("hybrid", "bm25") else []
     wanted = list(dict.fromkeys([i for i, _ in dense] + [p.id for p, _ in lexical]))
     live = index.catalog.passages(wanted)

@@ -211,6 +211,7 @@ def ingest(
         if info.source not in present and any(_under(info.source, r) for r in roots):
             report.removed += 1
             report.deleted += _retire(index, info.source)
+    index.save_vector_copy()  # local store: the copy the next process answers from (storage/snapshot.py)
     report.passages = index.catalog.live_count()
     return report
 
@@ -230,7 +231,9 @@ def remove(settings: Settings, sources: Sequence[str], *, index: Index | None = 
     index = index or Index.open(settings)
     index.refresh()
     known = [resolve_source(index, given) for given in sources]
-    return {source: _retire(index, source) for source in dict.fromkeys(known)}
+    removed = {source: _retire(index, source) for source in dict.fromkeys(known)}
+    index.save_vector_copy()  # as after an ingest: the next process answers from a current copy
+    return removed
 
 
 def resolve_source(index: Index, given: str) -> str:
@@ -274,7 +277,7 @@ def open_index(
                 "run `ragbot ingest PATH` with a folder or file of your documents"
             )
         raise StoreError(f"{where} holds no documents: {ingest_hint(settings.seeds_dir)}")
-    vectors = index.vectors.count()
+    vectors = index.dense.count()  # the vector copy when current (its count is Chroma's)
     if vectors < live:
         raise StoreError(
             f"the store at {settings.chroma_host or settings.chroma_path} is damaged: {live - vectors} of {live} "

@@ -4,11 +4,21 @@ Every ingest that publishes or removes a document appends one entry (after its v
 before the old ones are deleted); clients apply entries in order (storage/sync.py). The log is a
 second Chroma collection beside the passages, reached through the client `vectors.make_client` made.
 Does not import chromadb itself.
+
+Compaction: an entry states a document's whole live set, so an entry followed by a later one for
+the same document is superseded: a client at any generation that reads the log from there meets
+the later one, and applies only the latest entry per document anyway. `compact` deletes superseded
+entries once they are older than a grace period (`RAGBOT_CHROMA_LOG_KEEP_S`); the newest entry of
+every document, and so the log's highest number, is never deleted. The grace period also keeps a
+writer from claiming a number that compaction freed: `append` first reads the highest number in
+use, and only a writer stalled for longer than the grace period between that read and its write
+could land under it.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -87,18 +97,44 @@ class ChangeLog:
             tuple(body.get("ids", ())),
         )
 
+    def latest(self, after: int = 0) -> int:
+        """The highest number in the log, or `after` when there is none above it (metadata only)."""
+        with _guard("reading the change log"):
+            got = self.collection.get(where={"gen": {"$gt": after}}, include=["metadatas"])
+        return max([after, *(int(m["gen"]) for m in got["metadatas"])])
+
+    def compact(self, keep_s: float, source: str | None = None) -> int:
+        """Delete the superseded entries (of `source`, or of every document) older than `keep_s` seconds;
+        return how many. Entries written before entries carried their time count as old."""
+        where: dict[str, Any] = {"source": source} if source is not None else {"gen": {"$gt": 0}}
+        with _guard("reading the change log"):
+            got = self.collection.get(where=where, include=["metadatas"])
+        newest: dict[str, int] = {}
+        for m in got["metadatas"]:
+            newest[m["source"]] = max(newest.get(m["source"], 0), int(m["gen"]))
+        cutoff = time.time() - keep_s
+        stale = [
+            key
+            for key, m in zip(got["ids"], got["metadatas"], strict=True)
+            if int(m["gen"]) < newest[m["source"]] and float(m.get("t", 0.0)) <= cutoff
+        ]
+        if stale:
+            with _guard("compacting the change log"):
+                self.collection.delete(ids=stale)
+        return len(stale)
+
     def append(self, entry: LogEntry, after: int) -> int:
-        """Write `entry` under the first free number above `after`; return that number."""
+        """Write `entry` under the first free number above `after` and the highest in use; return it."""
         writer = uuid.uuid4().hex
         body = json.dumps(
             {"title": entry.title, "doc_hash": entry.doc_hash, "ingested_at": entry.ingested_at, "ids": list(entry.ids)}
         )
-        generation = after
+        generation = self.latest(after)
         with _guard("writing the change log"):
             for _ in range(MAX_APPEND_TRIES):
                 generation += 1
                 key = f"{generation:012d}"
-                meta = {"gen": generation, "op": entry.op, "source": entry.source, "writer": writer}
+                meta = {"gen": generation, "op": entry.op, "source": entry.source, "writer": writer, "t": time.time()}
                 self.collection.add(ids=[key], embeddings=[[1.0]], documents=[body], metadatas=[meta])
                 got = self.collection.get(ids=[key], include=["metadatas"])
                 if got["metadatas"] and got["metadatas"][0].get("writer") == writer:

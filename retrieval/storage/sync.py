@@ -23,6 +23,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from retrieval.errors import StoreError
 from retrieval.settings import Settings
 from retrieval.storage.catalog import Catalog, Change, DocumentInfo, StoredText, now_utc
 from retrieval.storage.changelog import ChangeLog, LogEntry
@@ -115,6 +116,7 @@ class ServerCatalog(Catalog):
         self.refresh()
         if text is not None:
             self.set_text(source, text)
+        self._compact(source)
         return sorted(before - set(keep) - self.live_ids(source))
 
     def retire(self, source: str) -> list[str]:
@@ -122,4 +124,16 @@ class ServerCatalog(Catalog):
         before = self._rows_of(source)
         self.changes.append(LogEntry(0, "remove", source), after=self.generation)
         self.refresh()
+        self._compact(source)
         return sorted(before - self.live_ids(source))
+
+    def _compact(self, source: str) -> None:
+        """Delete the source's superseded log entries past the grace period (see changelog.py); a failure
+        here loses nothing (the entries stay until the next change of the source), so it is only logged."""
+        try:
+            dropped = self.changes.compact(self.settings.chroma_log_keep_s, source)
+        except StoreError as exc:
+            log.warning("could not compact the change log for %s: %s", source, exc)
+            return
+        if dropped:
+            log.debug("compacted %d superseded change-log entr(y/ies) of %s", dropped, source)

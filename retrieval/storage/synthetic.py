@@ -1,8 +1,11 @@
 """Write a synthetic corpus straight into a local store, for measuring retrieval at scale (`ragbot bench`).
 
-`write_synthetic` stores the given passages with random unit vectors (seeded, so a rerun builds
-the same store) in batches: vectors into Chroma, texts into the catalog, each document made live
-with its passages in the same catalog transaction. It skips what `ingest` does for real documents
+`write_synthetic` stores the given passages with vectors drawn without the embedder (seeded, so a
+rerun builds the same store) in batches: vectors into Chroma, texts into the catalog, each document
+made live with its passages in the same catalog transaction. Given `basis` (real passage vectors),
+each vector is a basis vector picked at random plus isotropic noise (`noise` is its expected norm),
+normalised: clustered around real topics, as a news archive is. Without it, isotropic random unit
+vectors (the hardest case for HNSW). It skips what `ingest` does for real documents
 (reading files, splitting, embedding, change detection), which would take hours at a million
 passages. Leaves out making up the passages (the bench does that) and Chroma servers: it writes
 the local store of the given settings only.
@@ -30,11 +33,14 @@ def write_synthetic(
     *,
     seed: int = 5,
     batch_size: int = 5000,
+    basis: np.ndarray | None = None,
+    noise: float = 1.0,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Write `passages` (a document's passages one after another) into the store; return how many.
 
-    Vectors are random unit vectors of the embedder's dimension; the store is marked as built with
+    Vectors are unit vectors of the embedder's dimension (perturbed from `basis` when given); the
+    store is marked as built with
     its model, so `Index.open` accepts it. `progress(written)` is called after every batch. A batch
     ends on a document boundary once it holds `batch_size` passages.
     """
@@ -50,6 +56,9 @@ def write_synthetic(
     def flush() -> None:
         nonlocal written, generation
         v = rng.standard_normal((len(batch), embedder.dim())).astype(np.float32)
+        if basis is not None:
+            v *= noise / np.sqrt(embedder.dim())
+            v += basis[rng.integers(0, len(basis), size=len(batch))]
         vectors.upsert(batch, v / np.linalg.norm(v, axis=1, keepdims=True))
         by_doc: dict[str, list[Passage]] = {}
         for p in batch:

@@ -42,7 +42,10 @@ class CollectionGone(StoreError):
 
 def _where(settings: Settings) -> str:
     if settings.chroma_host:
-        return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+        where = f"{settings.chroma_host}:{settings.chroma_port}" + (" (HTTPS)" if settings.chroma_ssl else "")
+        if (settings.chroma_tenant, settings.chroma_database) != ("default_tenant", "default_database"):
+            where += f" (tenant {settings.chroma_tenant!r}, database {settings.chroma_database!r})"
+        return f"the Chroma server at {where}"
     return f"the store at {settings.chroma_path}"
 
 
@@ -98,19 +101,98 @@ def _chroma_ef(embedder: Embedder) -> Any:
     return RagbotEmbeddingFunction(embedder)
 
 
-def make_client(settings: Settings) -> Any:
+def server_settings(settings: Settings) -> dict[str, Any]:
+    """chromadb Settings fields for the server in `settings`: TLS verification and token auth.
+
+    The token goes through chromadb's own token provider (`Authorization: Bearer` or `X-Chroma-Token`);
+    it is read from the SecretStr here only, and never appears in a message."""
+    fields: dict[str, Any] = {}
+    if settings.chroma_ssl:
+        ca, verify = settings.chroma_ca_file, settings.chroma_ssl_verify
+        fields["chroma_server_ssl_verify"] = str(ca) if ca and verify else verify
+    if settings.chroma_auth_token is not None:
+        fields.update(
+            chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+            chroma_client_auth_credentials=settings.chroma_auth_token.get_secret_value(),
+            chroma_auth_token_transport_header=settings.chroma_auth_header,
+        )
+    return fields
+
+
+def _server_client(settings: Settings, chroma_settings: Any, *, create: bool) -> Any:
+    """An HttpClient on the settings' tenant and database; with `create`, made when missing (where the
+    server lets this client make them)."""
+    import chromadb
+
+    try:
+        if create:
+            _ensure_database(settings, chroma_settings)
+        return chromadb.HttpClient(
+            host=settings.chroma_host or "",
+            port=settings.chroma_port,
+            ssl=settings.chroma_ssl,
+            settings=chroma_settings,
+            tenant=settings.chroma_tenant,
+            database=settings.chroma_database,
+        )
+    except Exception as exc:  # chromadb raises ValueError, ConnectionError, its own errors...
+        raise StoreError(f"cannot reach {_where(settings)} ({_server_problem(exc)})") from exc
+
+
+def _server_problem(exc: BaseException) -> str:
+    """What went wrong with the server connection and which settings to check (no secret: chromadb's
+    messages name the tenant and database, never the token)."""
+    cause = exc.__cause__ or exc.__context__
+    text = f"{exc} ({cause})" if cause is not None and str(cause) and str(cause) not in str(exc) else str(exc)
+    lowered = text.lower()
+    if any(word in lowered for word in ("401", "403", "unauthorized", "forbidden", "authoriz", "permission")):
+        return (
+            f"{text}: the server refused the credentials; check RAGBOT_CHROMA_AUTH_TOKEN and RAGBOT_CHROMA_AUTH_HEADER"
+        )
+    if any(word in lowered for word in ("certificate", "ssl", "tls", "wrong version number")):
+        return f"{text}: check RAGBOT_CHROMA_SSL, RAGBOT_CHROMA_SSL_VERIFY and RAGBOT_CHROMA_CA_FILE"
+    if "tenant" in lowered or "database" in lowered:
+        return (
+            f"{text}: check RAGBOT_CHROMA_TENANT and RAGBOT_CHROMA_DATABASE (`ragbot ingest` makes them on a "
+            "server that allows it)"
+        )
+    hint = "; a server that speaks HTTPS needs RAGBOT_CHROMA_SSL=true" if "reset" in lowered else ""
+    return f"{text}: check that it is running and that RAGBOT_CHROMA_HOST and RAGBOT_CHROMA_PORT point at it{hint}"
+
+
+def _ensure_database(settings: Settings, chroma_settings: Any) -> None:
+    """Make the tenant and database when the server has not got them."""
+    import chromadb
+
+    chroma_settings.chroma_server_host = settings.chroma_host
+    chroma_settings.chroma_server_http_port = settings.chroma_port
+    chroma_settings.chroma_server_ssl_enabled = settings.chroma_ssl
+    chroma_settings.chroma_api_impl = "chromadb.api.fastapi.FastAPI"
+    admin = chromadb.AdminClient(chroma_settings)
+    try:
+        admin.get_tenant(settings.chroma_tenant)
+    except Exception as exc:
+        if not _missing(exc):
+            raise
+        admin.create_tenant(settings.chroma_tenant)
+    try:
+        admin.get_database(settings.chroma_database, tenant=settings.chroma_tenant)
+    except Exception as exc:
+        if not _missing(exc):
+            raise
+        admin.create_database(settings.chroma_database, tenant=settings.chroma_tenant)
+
+
+def make_client(settings: Settings, *, create: bool = False) -> Any:
+    """The chromadb client of the settings: an HttpClient on a server, else a PersistentClient.
+    With `create`, a server's tenant and database are made when missing."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
-        try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-        except Exception as exc:  # chromadb raises ValueError, ConnectionError, its own errors...
-            raise StoreError(
-                f"cannot reach {_where(settings)} ({exc}): check that it is running and that RAGBOT_CHROMA_HOST "
-                "and RAGBOT_CHROMA_PORT point at it"
-            ) from exc
+        chroma = ChromaSettings(anonymized_telemetry=False, allow_reset=False, **server_settings(settings))
+        return _server_client(settings, chroma, create=create)
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_path.exists() and not settings.chroma_path.is_dir():
         raise StoreError(f"the store path {settings.chroma_path} is a file: set RAGBOT_CHROMA_PATH to a folder")
     problem = unusable(settings.chroma_path)
@@ -154,7 +236,7 @@ class VectorStore:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, *, create: bool, client: Any = None) -> VectorStore:
         """Open the collection; with `create`, make it when missing. Model mismatch -> StoreError."""
-        client = client or make_client(settings)
+        client = client or make_client(settings, create=create)
         ef = _chroma_ef(embedder)
         try:
             if create:
