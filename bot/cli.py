@@ -120,12 +120,16 @@ def sources(settings: Settings) -> None:
     click.echo(f"{sum(d.passages for d in docs):>8}  in {len(docs)} document(s)")
 
 
-def _engine(settings: Settings) -> Engine:
+def _engine(settings: Settings, ctx: click.Context | None = None) -> Engine:
+    """The engine over the store (filled from the seeds when empty), closed when the command ends (`ctx`:
+    the command's context, for an engine built on another thread)."""
     from retrieval import Engine, open_index
 
     from .terminal import embedding_progress
 
-    return Engine(settings, open_index(settings, progress=embedding_progress(), on_ingest=_show_filled))
+    engine = Engine(settings, open_index(settings, progress=embedding_progress(), on_ingest=_show_filled))
+    (ctx or click.get_current_context()).call_on_close(engine.close)
+    return engine
 
 
 @cli.command()
@@ -169,7 +173,8 @@ def chat(settings: Settings, k: int | None) -> None:
     """Chat about the documents: follow-up questions, /sources, /reset, quit."""
     from .chat import run_chat
 
-    run_chat(lambda: _engine(settings), k=k)  # the prompt shows while the engine loads
+    ctx = click.get_current_context()
+    run_chat(lambda: _engine(settings, ctx), k=k)  # the prompt shows while the engine loads
 
 
 @cli.command("discord")

@@ -81,6 +81,12 @@ class Engine:
             self._llm = LiteLLM(self.settings)
         return self._llm
 
+    def close(self) -> None:
+        """Release the store, once answering is over: a local store opened without a current vector copy
+        leaves one for the next process (storage/snapshot.py). The engine is not used after this."""
+        if self._index is not None:
+            self._index.close()
+
     def describe(self) -> Overview:
         """What this engine answers from: the ingested documents, the live passage count and the models."""
         catalog = self.index.catalog

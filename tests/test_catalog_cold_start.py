@@ -57,3 +57,18 @@ def test_offline_ask_imports_the_store_and_embedder_but_no_llm_or_splitter(store
     assert "chromadb" not in heavy  # the local store's vector copy answers (storage/snapshot.py)
     assert "litellm" not in heavy and "langchain_text_splitters" not in heavy
     assert "trafilatura" not in heavy and "markdown_it" not in heavy
+
+
+def test_an_ask_on_a_store_without_its_vector_copy_leaves_one_for_the_next(store_copy, tmp_path):
+    """A store written before vector copies existed (or whose copy is gone): the first ask opens Chroma
+    and, as it ends, leaves the copy; the next ask never imports chromadb."""
+    for old in store_copy.glob("*.vectors.*"):
+        old.unlink()
+    env = {"RAGBOT_CHROMA_PATH": str(store_copy), "RAGBOT_SEEDS_DIR": str(ROOT / "seeds")}
+    first = _imported(["ask", "--json", "Where did Interfax report from?"], tmp_path, **env)
+    assert first[0] in (0, None) and "chromadb" in first[2]
+    assert list(store_copy.glob("*.vectors.json"))
+    second = _imported(["ask", "--json", "Where did Interfax report from?"], tmp_path, **env)
+    assert second[0] in (0, None) and "chromadb" not in second[2]
+    a, b = (json.loads(run[1].strip().splitlines()[-1]) for run in (first, second))
+    assert (a["answer"], [c["quote"] for c in a["citations"]]) == (b["answer"], [c["quote"] for c in b["citations"]])
