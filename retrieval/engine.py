@@ -15,8 +15,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from retrieval.answering.claims import check_of, cosine_with
-from retrieval.answering.claims import judge as judge_claim
 from retrieval.answering.compose import extractive_answer, refusal_answer
 from retrieval.answering.evidence import ScoredSentence
 from retrieval.answering.judge import Judge, thresholds
@@ -131,6 +129,9 @@ class Engine:
             if source not in said:
                 said[source] = self._attributions(source)
             return [a for a in said[source] if s.start <= a.start and a.end <= s.end]
+
+        from retrieval.answering.claims import check_of, cosine_with  # claim checks only: off the ask path
+        from retrieval.answering.claims import judge as judge_claim
 
         cosine = cosine_with(self.index.embedder.embed_array)
         finding = judge_claim(text, found.sentences, self.weigh(text), cosine, speakers)
