@@ -166,10 +166,7 @@ class Engine:
         if not direct:
             return None
         chosen = direct[:MAX_SAID]
-        citations = tuple(
-            Citation(n, a.source, a.text, a.start, a.end, 1.0, *self._passage_of(a.source, a.start))
-            for n, a in enumerate(chosen, start=1)
-        )
+        citations = tuple(self._cite(n, a) for n, a in enumerate(chosen, start=1))
         text = " ".join(f"{a.speaker}: “{a.text}” [{c.n}]" for a, c in zip(chosen, citations, strict=True))
         return Answer(
             question=asked,
@@ -181,13 +178,16 @@ class Engine:
             note="from the speech index (ragbot quotes)",
         )
 
-    def _passage_of(self, source: str, offset: int) -> tuple[str, int]:
-        """(passage id, paragraph) of the live passage of `source` holding `offset` ("", 0 when none)."""
+    def _cite(self, n: int, said: Attribution) -> Citation:
+        """Attributed words as citation `n`, with their passage's paragraph, page, title and date when one
+        passage holds them whole (else the passage they start in, or none)."""
         catalog = self.index.catalog
-        for p in catalog.passages(sorted(catalog.live_ids(source))).values():
-            if p.start <= offset < p.end:
-                return p.id, p.paragraph
-        return "", 0
+        for p in catalog.passages(sorted(catalog.live_ids(said.source))).values():
+            if p.start <= said.start < p.end:
+                if said.end <= p.end:
+                    return Citation.of(p, n, said.start, said.end, 1.0)
+                return Citation(n, said.source, said.text, said.start, said.end, 1.0, p.id, p.paragraph)
+        return Citation(n, said.source, said.text, said.start, said.end, 1.0)
 
     def answer(
         self, question: str, history: Sequence[Turn] = (), *, k: int | None = None, strategy: str = "hybrid"
