@@ -59,7 +59,7 @@ def test_synthetic_passages_are_deterministic_and_shaped_like_the_article():
 
 def test_a_small_bench_run_prints_every_key(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(bench.Plan, "make", classmethod(lambda cls, quick: cls(40, 1, 1, 1)))
+    monkeypatch.setattr(bench.Plan, "make", classmethod(lambda cls, quick: cls(40, 1, 1, 1, 1)))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RAGBOT_SEEDS_DIR", str(ROOT / "seeds"))
     from bot.cli import cli

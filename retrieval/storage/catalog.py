@@ -72,6 +72,7 @@ MIGRATIONS = (
     """,
 )
 assert len(MIGRATIONS) == CATALOG_VERSION
+# Passage's fields, in order (`_insert` writes them so)
 PASSAGE_COLUMNS = ("id", "source", "title", "paragraph", "start", '"end"', "text", "page", "line", "date")
 COLUMNS = ", ".join(PASSAGE_COLUMNS)
 DOCUMENT_COLUMNS = "source, title, doc_hash, passages, ingested_at, date"
@@ -192,7 +193,7 @@ class Catalog:
     def _insert(self, passages: Sequence[Passage]) -> None:
         self._db.executemany(
             f"INSERT OR IGNORE INTO passages({COLUMNS}, live) VALUES ({', '.join('?' * len(PASSAGE_COLUMNS))}, 0)",
-            [astuple(p) for p in passages],
+            [(p.id, p.source, p.title, p.paragraph, p.start, p.end, p.text, p.page, p.line, p.date) for p in passages],
         )
 
     def publish(
