@@ -47,24 +47,26 @@ def stderr_console() -> Console:
 
 
 def embedding_progress() -> Callable[[int, int], None]:
-    """A progress bar on stderr for embedding, as a callback (done, total)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(
-        TextColumn("embedding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=stderr_console(),
-        transient=True,
-    )
+    """A progress bar on stderr for embedding, as a callback (done, total); Rich is imported, and the
+    bar made, only when there is something to embed (a cold `ask` on a full store never needs it)."""
+    bar: Any = None
     task = None
 
     def update(done: int, total: int) -> None:
-        nonlocal task
+        nonlocal bar, task
         if task is None:
             if total == 0:
                 return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = Progress(
+                TextColumn("embedding"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=stderr_console(),
+                transient=True,
+            )
             bar.start()
             task = bar.add_task("embed", total=total)
         bar.update(task, completed=done)

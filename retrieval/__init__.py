@@ -72,7 +72,9 @@ _EXPORTS: dict[str, str] = {
     "Settings": "retrieval.settings",
     "load_settings": "retrieval.settings",
     "build_settings": "retrieval.settings",
-    "with_root_defaults": "retrieval.settings",
+    "load_model": "retrieval.settings",
+    "EnvSettings": "retrieval.settings",
+    "Secret": "retrieval.settings",
     "warn_unknown_settings": "retrieval.settings",
     "Answer": "retrieval.schema",
     "Citation": "retrieval.schema",
@@ -107,6 +109,7 @@ __all__ = [
     "Document",
     "Embedder",
     "EmbeddingError",
+    "EnvSettings",
     "Engine",
     "Event",
     "Final",
@@ -127,6 +130,7 @@ __all__ = [
     "Retrieval",
     "SCHEMA_VERSION",
     "STOPWORDS",
+    "Secret",
     "Settings",
     "SkipReason",
     "Skipped",
@@ -148,6 +152,7 @@ __all__ = [
     "judge_features",
     "key_facts_missing",
     "load_document",
+    "load_model",
     "load_settings",
     "now_utc",
     "open_citation",
@@ -163,7 +168,6 @@ __all__ = [
     "strip_markers",
     "temporary_index",
     "warn_unknown_settings",
-    "with_root_defaults",
     "write_synthetic",
 ]
 
@@ -221,7 +225,15 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
         Span,
         Turn,
     )
-    from retrieval.settings import Settings, build_settings, load_settings, warn_unknown_settings, with_root_defaults
+    from retrieval.settings import (
+        EnvSettings,
+        Secret,
+        Settings,
+        build_settings,
+        load_model,
+        load_settings,
+        warn_unknown_settings,
+    )
     from retrieval.storage.catalog import now_utc
     from retrieval.storage.index import Index
     from retrieval.storage.preload import preload_embedder

@@ -67,7 +67,7 @@ def make_settings(tmp_path: Path):
             "seeds_dir": ROOT / "seeds",
         }
         base.update(overrides)
-        return Settings(_env_file=None, **base)
+        return Settings.of(**base)
 
     return make
 
@@ -78,7 +78,7 @@ def make_discord_settings(tmp_path: Path):
     from bot.discord_bot import DiscordSettings
 
     def make(**overrides):
-        return DiscordSettings(_env_file=None, **{"db_path": tmp_path / "discord.sqlite3", **overrides})
+        return DiscordSettings.of(**{"db_path": tmp_path / "discord.sqlite3", **overrides})
 
     return make
 
@@ -108,7 +108,7 @@ def article_store(tmp_path_factory, embedder) -> Path:
     from retrieval.settings import Settings
 
     path = tmp_path_factory.mktemp("article-store") / "store"
-    settings = Settings(_env_file=None, chroma_path=path, seeds_dir=ROOT / "seeds")
+    settings = Settings.of(chroma_path=path, seeds_dir=ROOT / "seeds")
     from retrieval.storage.index import Index
 
     index = Index.open(settings, create=True, embedder=embedder)
@@ -124,7 +124,7 @@ def engine(article_store, embedder):
     from retrieval.settings import Settings
     from retrieval.storage.index import Index
 
-    settings = Settings(_env_file=None, chroma_path=article_store, seeds_dir=ROOT / "seeds")
+    settings = Settings.of(chroma_path=article_store, seeds_dir=ROOT / "seeds")
     return Engine(settings, Index.open(settings, embedder=embedder))
 
 

@@ -86,7 +86,7 @@ def test_write_synthetic_keeps_each_document_whole_and_the_store_opens(make_sett
     assert index.catalog.live_count() == index.vectors.count() == 250
     index.close()
     with pytest.raises(ConfigError, match="local store only"):
-        write_synthetic(settings.model_copy(update={"chroma_host": "localhost"}), passages, embedder)
+        write_synthetic(settings.replace(chroma_host="localhost"), passages, embedder)
 
 
 def test_a_scale_run_gives_a_row_per_size_and_draws_the_curve(tmp_path, monkeypatch):

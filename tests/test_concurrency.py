@@ -90,8 +90,7 @@ def test_many_llm_answers_at_once_through_the_loopback_server(server, engine, mo
     monkeypatch.setattr(llm_module, "BACKOFF_S", 0.01)
     engines = {
         model: Engine(
-            Settings(
-                _env_file=None,
+            Settings.of(
                 chroma_path=engine.settings.chroma_path,
                 llm_model=f"openai/{model}",
                 llm_api_base=server.base_url,

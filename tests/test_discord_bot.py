@@ -361,19 +361,18 @@ def test_intents_need_message_content_only_for_thread_follow_ups(make_discord_se
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "abc", "a b.c.d", '"a.b.c"', "Bot a.b.c"])
 def test_a_missing_or_malformed_token_is_a_config_error_that_never_repeats_it(raw):
-    from pydantic import SecretStr
-
+    from retrieval import Secret
     from retrieval.errors import ConfigError
 
     with pytest.raises(ConfigError) as err:
-        check_token(SecretStr(raw) if raw is not None else None)
+        check_token(Secret(raw) if raw is not None else None)
     assert "DISCORD_TOKEN" in str(err.value) and (not (raw or "").strip() or raw.strip() not in str(err.value))
 
 
 def test_a_well_formed_token_passes_trimmed():
-    from pydantic import SecretStr
+    from retrieval import Secret
 
-    assert check_token(SecretStr(f"  {TOKEN}\n")) == TOKEN
+    assert check_token(Secret(f"  {TOKEN}\n")) == TOKEN
 
 
 def test_invite_url_asks_for_both_scopes_and_the_needed_permissions():

@@ -109,7 +109,7 @@ def test_dotenv_is_read_and_unrelated_keys_ignored(monkeypatch, tmp_path):
     settings = load_settings()
     assert settings.top_k == 7
     assert not hasattr(settings, "openai_api_key")
-    assert Settings(_env_file=None).top_k == 5
+    assert Settings.of().top_k == 5
 
 
 @pytest.mark.parametrize(

@@ -53,12 +53,12 @@ def _files(path: Path) -> dict[str, bytes]:
 
 
 def test_the_users_store_changes_nothing_and_is_not_touched(folder, embedder):
-    user = Settings(_env_file=None, chroma_path=folder / "user-store", seeds_dir=folder / "seeds")
+    user = Settings.of(chroma_path=folder / "user-store", seeds_dir=folder / "seeds")
     index = Index.open(user, create=True, embedder=embedder)
     ingest(user, [folder / "seeds", folder / "notes"], index=index)
     index.close()
     before = _files(folder / "user-store")
-    none = user.model_copy(update={"chroma_path": folder / "no-store"})
+    none = user.replace(chroma_path=folder / "no-store")
     qa = [folder / "seeds" / "qa.jsonl"]
 
     with_notes = evaluate(user, qa, out=folder / "a").summaries["hybrid"]

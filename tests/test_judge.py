@@ -178,10 +178,10 @@ def test_near_topic_unanswerable_questions_are_refused_and_their_twins_answered(
 def test_the_refusal_threshold_setting_is_on_the_judge_scale(engine):
     question = "Which news agency carried Lavrov's remarks?"
     confidence = engine.answer(question).confidence
-    strict = Engine(engine.settings.model_copy(update={"refusal_threshold": min(1.0, confidence + 0.01)}),
+    strict = Engine(engine.settings.replace(refusal_threshold=min(1.0, confidence + 0.01)),
                     engine.index)  # fmt: skip
     assert not strict.answer(question).answerable
-    assert Settings(_env_file=None, refusal_threshold=0.5).refusal_threshold == 0.5
+    assert Settings.of(refusal_threshold=0.5).refusal_threshold == 0.5
 
 
 @pytest.mark.timeout(600)

@@ -158,7 +158,7 @@ def test_follow_up_is_condensed_before_retrieval(llm_engine, fake):
 
 
 def test_only_the_last_history_turns_reach_the_condense_prompt(engine, fake):
-    llm_engine = Engine(engine.settings.model_copy(update={"history_turns": 1}), engine.index, llm=fake)
+    llm_engine = Engine(engine.settings.replace(history_turns=1), engine.index, llm=fake)
     history = [Turn("Who is Sergei Lavrov?", "A minister [1]."), Turn("Which agency carried his remarks?", "TASS [1].")]
     fake.enqueue("What else did TASS report?", "The article doesn't say.")
     llm_engine.answer("What else did it report?", history)

@@ -59,8 +59,7 @@ def budget(n: int) -> int:
 
 def llm_engine(engine, server: LLMServer, model: str, **overrides) -> Engine:
     """An Engine on the shared article index whose model is `openai/<model>` on the loopback server."""
-    settings = Settings(
-        _env_file=None,
+    settings = Settings.of(
         chroma_path=engine.settings.chroma_path,
         seeds_dir=engine.settings.seeds_dir,
         llm_model=f"openai/{model}",

@@ -40,8 +40,8 @@ HAMBURG_Q = "From which city did Interfax report Lavrov's comments about the Gen
 
 
 def settings_for(server: LLMServer, model: str, **overrides) -> Settings:
-    return Settings(
-        _env_file=None, llm_model=f"openai/{model}", llm_api_base=server.base_url, llm_api_key=KEY, **overrides
+    return Settings.of(
+        llm_model=f"openai/{model}", llm_api_base=server.base_url, llm_api_key=KEY, **overrides
     )
 
 
@@ -131,7 +131,7 @@ def test_no_server_is_a_connection_failure(loopback):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     llm = LiteLLM(
-        Settings(_env_file=None, llm_model="openai/x", llm_api_base=f"http://127.0.0.1:{port}/v1", llm_api_key=KEY)
+        Settings.of(llm_model="openai/x", llm_api_base=f"http://127.0.0.1:{port}/v1", llm_api_key=KEY)
     )
     with pytest.raises(LLMError, match="no connection to http://127.0.0.1"):
         llm.complete(MESSAGES)
@@ -139,14 +139,14 @@ def test_no_server_is_a_connection_failure(loopback):
 
 def test_a_local_server_needs_no_key(loopback, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    llm = LiteLLM(Settings(_env_file=None, llm_model="openai/grounded", llm_api_base=loopback.base_url))
+    llm = LiteLLM(Settings.of(llm_model="openai/grounded", llm_api_base=loopback.base_url))
     assert llm.complete(MESSAGES).text == "The ferry leaves at noon [1]."
     assert loopback.requests[0].headers["authorization"] == "Bearer no-key"
 
 
 def test_a_missing_provider_key_is_named(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    llm = LiteLLM(Settings(_env_file=None, llm_model="gpt-4o-mini"))
+    llm = LiteLLM(Settings.of(llm_model="gpt-4o-mini"))
     with pytest.raises(LLMError, match=r"gpt-4o-mini: no API key: set the provider's key \(e.g. OPENAI_API_KEY\)"):
         llm.complete(MESSAGES)
 

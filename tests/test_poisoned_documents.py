@@ -79,7 +79,7 @@ def poisoned(article_store, embedder, tmp_path_factory):
     docs.mkdir()
     path = docs / "notice.txt"
     path.write_text(POISON, encoding="utf-8")
-    settings = Settings(_env_file=None, chroma_path=store, seeds_dir=ROOT / "seeds")
+    settings = Settings.of(chroma_path=store, seeds_dir=ROOT / "seeds")
     index = Index.open(settings, embedder=embedder)
     report = ingest(settings, [docs], index=index)
     assert report.added == 1 and report.embedded == 5  # the title and four paragraphs

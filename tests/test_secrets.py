@@ -1,4 +1,4 @@
-"""Secrets stay secret: the Discord token and API keys are SecretStr and appear in no log, output or error.
+"""Secrets stay secret: the Discord token and API keys are Secret values and appear in no log, output or error.
 
 Fake secrets are set the way a user sets them (environment); every run here captures all logs at
 DEBUG (ragbot's and the libraries': litellm with LITELLM_LOG=DEBUG, discord.py, aiohttp, httpx) and
@@ -18,13 +18,13 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import msgspec
 import pytest
 from click.testing import CliRunner
-from pydantic import SecretStr
 
 from bot.cli import cli
 from bot.discord_bot import DiscordSettings, load_discord_settings
-from retrieval.settings import Settings, load_settings
+from retrieval.settings import Secret, Settings, load_settings
 from tests.helpers import ROOT
 from tests.helpers.llm_server import LLMServer
 
@@ -58,21 +58,21 @@ def assert_no_secret(*texts: str) -> None:
 
 
 # -- settings -----------------------------------------------------------------------------------
-def test_secret_settings_are_secretstr_and_never_printed(monkeypatch, tmp_path):
+def test_secret_settings_are_secrets_and_never_printed(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     settings, discord_settings = load_settings(), load_discord_settings()
-    assert isinstance(settings.llm_api_key, SecretStr) and isinstance(discord_settings.token, SecretStr)
+    assert isinstance(settings.llm_api_key, Secret) and isinstance(discord_settings.token, Secret)
     assert settings.llm_api_key.get_secret_value() == RAGBOT_KEY
     assert discord_settings.token.get_secret_value() == DISCORD_TOKEN
-    assert "SecretStr" in str(Settings.model_fields["llm_api_key"].annotation)
-    assert "SecretStr" in str(Settings.model_fields["chroma_auth_token"].annotation)
+    fields = [f for m in (Settings, DiscordSettings) for f in msgspec.structs.fields(m)]
+    assert {f.name for f in fields if "Secret" in str(f.type)} == {"llm_api_key", "chroma_auth_token", "token"}
     assert settings.chroma_auth_token is not None and settings.chroma_auth_token.get_secret_value() == CHROMA_TOKEN
-    assert "SecretStr" in str(DiscordSettings.model_fields["token"].annotation)
-    assert "OPENAI_API_KEY" not in Settings.model_fields  # provider keys stay in the environment, for litellm
+    assert "openai_api_key" not in Settings.__struct_fields__  # provider keys stay in the environment, for litellm
     for s in (settings, discord_settings):
-        assert_no_secret(repr(s), str(s), s.model_dump_json(), str(s.model_dump()))
+        as_json = msgspec.json.encode(s, enc_hook=str).decode()
+        assert_no_secret(repr(s), str(s), as_json, str(msgspec.to_builtins(s, enc_hook=str)))
 
 
 def test_a_bad_setting_beside_secrets_names_the_setting_not_the_secrets(monkeypatch, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import msgspec
 import pytest
 
 from retrieval.errors import StoreError
@@ -87,7 +88,7 @@ def test_token_auth_lets_the_token_through_and_a_wrong_one_is_a_clear_error(
                 assert TOKEN not in str(refused.value) and "WRONG" not in str(refused.value)
             assert gate.refused >= 2
         assert TOKEN not in caplog.text and TOKEN[10:20] not in caplog.text
-        assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+        assert TOKEN not in repr(settings) and TOKEN not in str(msgspec.to_builtins(settings, enc_hook=str))
     finally:
         gate.close()
 

@@ -157,7 +157,7 @@ from retrieval.storage.index import Index
 from retrieval.settings import Settings
 
 store, docs, first, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-settings = Settings(_env_file=None, chroma_path=store, seeds_dir=docs)
+settings = Settings.of(chroma_path=store, seeds_dir=docs)
 index = Index.open(settings, create=True)
 for i in range(first, first + count):
     (docs / "harbour.txt").write_text(version(i), encoding="utf-8")
@@ -180,7 +180,7 @@ def marker_of(text: str) -> str:
 def test_ingest_in_another_process_never_shows_half_a_document(store_copy, tmp_path, embedder):
     docs = tmp_path / "docs"
     docs.mkdir()
-    settings = Settings(_env_file=None, chroma_path=store_copy, seeds_dir=docs)
+    settings = Settings.of(chroma_path=store_copy, seeds_dir=docs)
     (docs / "harbour.txt").write_text(version(0), encoding="utf-8")
     index = Index.open(settings, embedder=embedder)
     ingest(settings, [docs], index=index)
@@ -323,7 +323,7 @@ async def test_a_server_lost_mid_run_is_an_error_per_question_then_recovers(
 
     chroma.start()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine-a"))
-    settings = Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=chroma.port, collection="faults")
+    settings = Settings.of(chroma_host="127.0.0.1", chroma_port=chroma.port, collection="faults")
     index = Index.open(settings, create=True, embedder=embedder)
     ingest(settings, [ROOT / "seeds"], index=index)
     engine = Engine(settings, index)  # long-lived, as the Discord bot's
@@ -356,7 +356,7 @@ def test_a_server_lost_mid_ingest_loses_nothing_and_a_rerun_finishes(chroma, tmp
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "harbour.txt").write_text(version(0), encoding="utf-8")
-    settings = Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=chroma.port, collection="faults")
+    settings = Settings.of(chroma_host="127.0.0.1", chroma_port=chroma.port, collection="faults")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine-a"))
     writer = Index.open(settings, create=True, embedder=embedder)
     ingest(settings, [docs], index=writer)

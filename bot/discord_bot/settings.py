@@ -1,4 +1,4 @@
-"""The Discord bot's settings: a pydantic-settings model of its own, and the bot token check.
+"""The Discord bot's settings: a settings model of its own, and the bot token check.
 
 Read from the environment and from `.env` in the root folder (the nearest folder holding `.ragbot/`,
 as the core finds it), under the names the bot has always used: `DISCORD_TOKEN` and `RAGBOT_DISCORD_*`
@@ -12,48 +12,39 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from msgspec import Meta
 
-from retrieval import ConfigError, build_settings, root_folder, with_root_defaults
+from retrieval import ConfigError, EnvSettings, Secret, load_model
 
 ENV_PREFIX = "RAGBOT_DISCORD_"
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")
 
 
-class DiscordSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-    )
+class DiscordSettings(EnvSettings, frozen=True, kw_only=True):
+    ENV_PREFIX: ClassVar[str] = ENV_PREFIX
+    ENV_ALIASES: ClassVar[dict[str, str]] = {"token": "DISCORD_TOKEN"}
+    ROOT_PATHS: ClassVar[tuple[str, ...]] = ("db_path",)
 
-    token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN")
-    guild_id: int | None = Field(None, description="a dev server that gets the slash commands at every start")
-    message_content: bool = Field(False, description="read thread follow-ups without a mention (privileged)")
-    dms: bool = Field(True, description="answer direct messages")
-    cooldown_s: float = Field(10.0, ge=0, description="seconds between one user's questions; 0 = no limit")
-    max_concurrency: int = Field(4, ge=1, le=64, description="answers worked on at once; others wait")
-    db_path: Path = Field(Path(".ragbot/discord.sqlite3"), description="the store of posted answers and votes")
-    retention_days: int = Field(90, ge=0, description="days answers and votes are kept; 0 = until /forget")
-    shards: str = Field(
-        "off", pattern=r"^(off|auto|[1-9][0-9]*)$", description="off, auto (discord.py picks) or a shard count"
-    )
+    token: Secret | None = None
+    guild_id: int | None = None  # a dev server that gets the slash commands at every start
+    message_content: bool = False  # read thread follow-ups without a mention (privileged)
+    dms: bool = True  # answer direct messages
+    cooldown_s: Annotated[float, Meta(ge=0)] = 10.0  # seconds between one user's questions; 0 = no limit
+    max_concurrency: Annotated[int, Meta(ge=1, le=64)] = 4  # answers worked on at once; others wait
+    db_path: Path = Path(".ragbot/discord.sqlite3")  # the store of posted answers and votes
+    retention_days: Annotated[int, Meta(ge=0)] = 90  # days answers and votes are kept; 0 = until /forget
+    shards: Annotated[str, Meta(pattern=r"^(off|auto|[1-9][0-9]*)$")] = "off"  # off, auto or a shard count
 
 
 def load_discord_settings(*, root: Path | None = None, **overrides: Any) -> DiscordSettings:
     """Build DiscordSettings from the environment and `root`/.env (root: found from the working directory);
     a bad value raises ConfigError naming it."""
-    root = root or root_folder()
-    overrides.setdefault("_env_file", root / ".env")
-    return with_root_defaults(build_settings(DiscordSettings, **overrides), root, ("db_path",))
+    return load_model(DiscordSettings, root=root, **overrides)
 
 
-def check_token(token: SecretStr | None) -> str:
+def check_token(token: Secret | None) -> str:
     """The bot token as a string, or a ConfigError that never repeats it."""
     value = token.get_secret_value().strip() if token is not None else ""
     if not value:

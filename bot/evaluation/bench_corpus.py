@@ -63,7 +63,7 @@ Say = Callable[[str], None]  # a progress note for the terminal
 
 def local_store(settings: Settings, path: Path) -> Settings:
     """The settings of a local store at `path`, whatever RAGBOT_CHROMA_HOST says."""
-    return settings.model_copy(update={"chroma_path": path, "chroma_host": None, "collection": "bench"})
+    return settings.replace(chroma_path=path, chroma_host=None, collection="bench")
 
 
 def seed_documents(settings: Settings) -> list[Path]:

@@ -295,7 +295,7 @@ def temporary_index(settings: Settings, paths: Sequence[Path], *, embedder: Embe
     update: dict[str, Any] = {"collection": f"ragbot-eval-{uuid.uuid4().hex[:12]}"}
     if not settings.chroma_host:
         update["chroma_path"] = folder / "store"
-    temp = settings.model_copy(update=update)
+    temp = settings.replace(**update)
     index = None
     try:
         index = Index.open(temp, create=True, embedder=embedder)
