@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 BUNDLED_EMBEDDING_MODEL = "all-MiniLM-L6-v2-int8"
 S = TypeVar("S", bound="EnvSettings")
 _COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
-_BOOLEAN_WORDS = {"yes": "true", "y": "true", "on": "true", "t": "true", "no": "false", "n": "false", "off": "false"}
-_BOOLEAN_WORDS["f"] = "false"  # as pydantic read them
+# booleans as pydantic-settings read them, beside msgspec's true/false/1/0
+_BOOLEAN_WORDS = dict.fromkeys(("yes", "y", "on", "t"), "true") | dict.fromkeys(("no", "n", "off", "f"), "false")
 
 
 class Secret:
@@ -189,19 +189,19 @@ def _decode(kind: type, value: Any) -> Any:
 
 
 def _prepared(model: type[EnvSettings], values: Mapping[str, Any]) -> dict[str, Any]:
-    """`values` as msgspec converts them: text trimmed where spaces mean nothing, an empty value of an
-    optional setting unset, the log level in capitals, yes/no/on/off as booleans."""
+    """`values` as msgspec converts them: text without surrounding spaces, an empty value of a setting
+    that may be unset unset, a choice in any case (`debug` for `DEBUG`), yes/no/on/off as booleans."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         if isinstance(value, str) and name in field_names(model):
-            if _optional(model, name) and not value.strip():
+            value = value.strip()
+            hint = _hints(model)[name]
+            if not value and _optional(model, name):
                 value = None
-            elif name in {"llm_model", "llm_fallbacks"}:
-                value = value.strip()
-            elif name == "log_level":
-                value = value.strip().upper()
-            elif _hints(model)[name] is bool:
-                value = _BOOLEAN_WORDS.get(value.strip().lower(), value.strip())
+            elif hint is bool:
+                value = _BOOLEAN_WORDS.get(value.lower(), value)
+            elif typing.get_origin(hint) is Literal:
+                value = next((c for c in typing.get_args(hint) if c.lower() == value.lower()), value)
         out[name] = value
     return out
 

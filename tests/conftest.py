@@ -57,6 +57,16 @@ def embedder():
 
 
 @pytest.fixture
+def clean(monkeypatch, tmp_path):
+    """In an empty working folder (no developer .env in sight), with no RAGBOT_* variable set."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.upper().startswith("RAGBOT_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path):
     """Settings that ignore the developer's .env and keep every file under tmp_path."""
     from retrieval.settings import Settings

@@ -8,18 +8,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from bot.discord_bot import DiscordSettings
-
-
-@pytest.fixture
-def clean(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith("RAGBOT_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 def test_unknown_names_get_the_closest_real_one(clean, tmp_path, caplog):
