@@ -22,6 +22,7 @@ print("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)})
 HEAVY = (
     *("chromadb", "onnxruntime", "litellm", "langchain_text_splitters", "tokenizers", "numpy"),
     *("trafilatura", "markdown_it"),  # document extractors: loaded by ingest only
+    *("pydantic", "rich"),  # chromadb's and litellm's validation; the terminal's progress bars and tables
 )
 
 
@@ -57,6 +58,7 @@ def test_offline_ask_imports_the_store_and_embedder_but_no_llm_or_splitter(store
     assert "chromadb" not in heavy  # the local store's vector copy answers (storage/snapshot.py)
     assert "litellm" not in heavy and "langchain_text_splitters" not in heavy
     assert "trafilatura" not in heavy and "markdown_it" not in heavy
+    assert "pydantic" not in heavy and "rich" not in heavy  # settings are msgspec's; JSON needs no Rich
 
 
 def test_an_ask_on_a_store_without_its_vector_copy_leaves_one_for_the_next(store_copy, tmp_path):
@@ -72,3 +74,30 @@ def test_an_ask_on_a_store_without_its_vector_copy_leaves_one_for_the_next(store
     assert second[0] in (0, None) and "chromadb" not in second[2]
     a, b = (json.loads(run[1].strip().splitlines()[-1]) for run in (first, second))
     assert (a["answer"], [c["quote"] for c in a["citations"]]) == (b["answer"], [c["quote"] for c in b["citations"]])
+
+
+def test_a_finished_command_flushes_its_output_runs_its_exit_handlers_and_keeps_its_exit_code(store_copy, tmp_path):
+    """`main` ends a process that never imported chromadb with os._exit, after the exit handlers."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit handlers ran', file=sys.stderr))\n"
+        "from bot.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    env.update(RAGBOT_CHROMA_PATH=str(store_copy), RAGBOT_SEEDS_DIR=str(ROOT / "seeds"), PYTHONPATH=str(ROOT))
+    questions = ["Where did Interfax report from?", "x" * 2001, "Who blocked the resolution?"]
+    out = subprocess.run(
+        [sys.executable, "-c", script, "ask", "--json", "-"],
+        input="\n".join(questions) + "\n",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr  # the long line is bad input; the others were answered
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["question"] for line in lines] == questions
+    assert lines[0]["citations"] and "error" in lines[1] and lines[2]["citations"]
+    assert out.stderr.rstrip().endswith("exit handlers ran")
