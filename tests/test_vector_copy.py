@@ -102,6 +102,52 @@ def test_any_change_to_chroma_retires_the_copy_until_the_next_one(make_settings,
     assert SnapshotVectors.load(settings) is None
 
 
+def test_a_new_copy_reads_only_the_vectors_the_last_one_lacks_and_equals_a_whole_copy(
+    make_settings, embedder, tmp_path, monkeypatch
+):
+    from chromadb.api.models.Collection import Collection
+
+    from retrieval import remove
+    from retrieval.storage.snapshot import SnapshotVectors
+
+    settings = make_settings()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Alpha\n\nThe lighthouse keeper painted the lamp room blue.\n", encoding="utf-8")
+    ingest(settings, [docs, ROOT / "seeds"], index=Index.open(settings, create=True, embedder=embedder))
+    read: list[int] = []  # vectors read back from Chroma, per call
+    real_get = Collection.get
+
+    def counting_get(self, *args, **kwargs):
+        got = real_get(self, *args, **kwargs)
+        if "embeddings" in (kwargs.get("include") or []):
+            read.append(len(got["ids"]))
+        return got
+
+    monkeypatch.setattr(Collection, "get", counting_get)
+    (docs / "b.txt").write_text("Beta\n\nThe orchestra rehearsed the symphony twice.\n", encoding="utf-8")
+    report = ingest(settings, [docs], index=Index.open(settings, create=True, embedder=embedder))
+    assert report.embedded > 0 and read == [report.embedded]  # the new passages' vectors only
+    read.clear()
+    remove(settings, ["seeds/000_7f696d753bde9fea.txt"], index=Index.open(settings, create=True, embedder=embedder))
+    assert read == []  # passages removed: nothing to read
+    copy = SnapshotVectors.load(settings)
+    assert copy is not None and copy.count() == 4
+    incremental = {pid: np.array(copy.matrix[i]) for i, pid in enumerate(copy.ids)}
+
+    for path in settings.chroma_path.glob("*.vectors.*"):
+        path.unlink()
+    writer = Index.open(settings, create=True, embedder=embedder)
+    writer.vectors.count()
+    writer.close()  # a whole copy: there was none to start from
+    assert read == [4]
+    copy = SnapshotVectors.load(settings)
+    assert copy is not None
+    whole = {pid: np.array(copy.matrix[i]) for i, pid in enumerate(copy.ids)}
+    assert incremental.keys() == whole.keys()
+    assert all(np.array_equal(incremental[pid], whole[pid]) for pid in whole)
+
+
 def test_no_copy_beyond_its_size_limit(make_settings, embedder, monkeypatch):
     from retrieval.storage import snapshot
 

@@ -130,33 +130,62 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 def write_snapshot(settings: Settings, vectors: VectorStore) -> bool:
     """Copy the collection's vectors beside the catalog, stamped as Chroma stands now; False when the store
-    is a server's, too large, or changed while it was copied (then no copy is left to trust)."""
+    is a server's, too large, or changed while it was copied (then no copy is left to trust).
+
+    Only the vectors the previous copy of the same collection lacks are read from Chroma: a passage id
+    names its text (and a collection holds one model's vectors), so a vector kept under its id is the
+    vector Chroma holds. Every id is listed from Chroma itself, so a vector gone from it is gone from
+    the copy; a rebuilt collection (a new collection id) is copied whole."""
     if settings.chroma_host:
         return False
     before = chroma_stamp(settings)
     if before is None or before[2] > SNAPSHOT_MAX:
         return False
-    ids: list[str] = []
-    parts: list[np.ndarray] = []
-    for offset in range(0, before[2], PAGE):
-        got = vectors.collection.get(include=["embeddings"], limit=PAGE, offset=offset)
-        ids += got["ids"]
-        parts.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
-    if chroma_stamp(settings) != before or len(ids) != before[2]:
+    ids: list[str] = vectors.collection.get(include=[])["ids"]
+    kept_ids, kept = _previous_copy(settings, str(before[0]))
+    row = {pid: i for i, pid in enumerate(kept_ids)}
+    missing = [pid for pid in ids if pid not in row]
+    fetched: dict[str, np.ndarray] = {}
+    for offset in range(0, len(missing), PAGE):
+        got = vectors.collection.get(ids=missing[offset : offset + PAGE], include=["embeddings"])
+        found = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
+        fetched.update(zip(got["ids"], found, strict=True))
+    if chroma_stamp(settings) != before or len(ids) != before[2] or len(fetched) != len(missing):
         return False
-    matrix = np.concatenate(parts) if parts else np.zeros((0, vectors.embedder.dim()), dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.where(norms > 0, norms, 1.0)  # cosine, as Chroma's space computes it
+    matrix = np.zeros((len(ids), vectors.embedder.dim()), dtype=np.float32)
+    old = [(i, row[pid]) for i, pid in enumerate(ids) if pid in row]
+    if old:
+        matrix[[i for i, _ in old]] = kept[[r for _, r in old]]
+    new = [i for i, pid in enumerate(ids) if pid not in row]
+    if new:
+        raw = np.stack([fetched[ids[i]] for i in new])
+        norms = np.linalg.norm(raw, axis=1, keepdims=True)
+        matrix[new] = raw / np.where(norms > 0, norms, 1.0)  # cosine, as Chroma's space computes it
     meta_path = _meta_path(settings)
     name = f"{settings.collection}.vectors.{uuid.uuid4().hex[:8]}.npy"
-    np.save(settings.chroma_path / name, matrix.astype(np.float32))
+    np.save(settings.chroma_path / name, matrix)
     tmp = meta_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"stamp": before, "file": name, "ids": ids}), encoding="utf-8")
-    old = _current_file(meta_path)
+    old_file = _current_file(meta_path)
     os.replace(tmp, meta_path)  # readers see the old copy or the new one, whole
-    if old and old != name:
-        (settings.chroma_path / old).unlink(missing_ok=True)  # a reader that mapped it keeps its pages
+    if old_file and old_file != name:
+        (settings.chroma_path / old_file).unlink(missing_ok=True)  # a reader that mapped it keeps its pages
     return True
+
+
+def _previous_copy(settings: Settings, collection_id: str) -> tuple[list[str], np.ndarray]:
+    """(ids, unit vectors) of the copy there is of collection `collection_id`, current or not; none else."""
+    empty: tuple[list[str], np.ndarray] = ([], np.zeros((0, 0), dtype=np.float32))
+    try:
+        meta = json.loads(_meta_path(settings).read_text(encoding="utf-8"))
+        if str(meta["stamp"][0]) != collection_id:
+            return empty
+        matrix = np.load(settings.chroma_path / meta["file"], mmap_mode="r")
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return empty
+    if matrix.ndim != 2 or matrix.shape[0] != len(meta["ids"]):
+        return empty
+    return list(meta["ids"]), matrix
 
 
 def _current_file(meta_path: Path) -> str | None:
