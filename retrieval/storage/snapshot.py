@@ -3,7 +3,8 @@
 Importing chromadb and opening its client costs most of a cold `ragbot ask`. Chroma stays the
 store of record (ingest writes only to it); after a process that had Chroma open closes its index,
 it leaves beside the catalog a copy of every vector of the collection (`<collection>.vectors.npy`,
-float32, with `<collection>.vectors.json` naming the ids, rows in the same order) stamped with
+float32, with `<collection>.vectors.json` naming the ids, rows in the same order; made from the
+previous copy and the vectors it lacks, read from Chroma: `write_snapshot`) stamped with
 Chroma's own change counter for the collection: its id, its metadata segment's last sequence
 number and its record count, read from `chroma.sqlite3` with the standard library. A process that
 opens the store finds the stamp unchanged and searches the copy; any write to the collection
