@@ -176,11 +176,9 @@ def ingest(
                 continue
         plans.append((doc, doc_hash, passages, current is not None))
 
-    known = {}
-    for doc, _, passages, _ in plans:
-        ids = [p.id for p in passages]
-        known[doc.source] = index.vectors.existing(ids)
-    to_embed = [p for doc, _, passages, _ in plans for p in passages if p.id not in known[doc.source]]
+    planned = [p for _, _, passages, _ in plans for p in passages]
+    known = index.vectors.existing([p.id for p in planned])  # written by an ingest that stopped before publishing
+    to_embed = [p for p in planned if p.id not in known]
     to_embed.sort(key=lambda p: len(p.text))  # batches of similar length: little padding
     total = len(to_embed)
     if progress:
