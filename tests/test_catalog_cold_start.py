@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, ragbot_env
 
 PROBE = """
 import json, sys
@@ -27,11 +26,8 @@ HEAVY = (
 
 
 def _imported(args: list[str], cwd: Path, **env: str) -> tuple[int, str, set[str]]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
-    full_env.update(env)
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, "-c", PROBE, *args]
+    out = subprocess.run(command, cwd=cwd, env=ragbot_env(**env), capture_output=True, text=True, timeout=120)
     head, _, tail = out.stdout.rpartition("\nMODULES ")
     report = json.loads(tail)
     top = {m.split(".")[0] for m in report["modules"]}
@@ -84,8 +80,7 @@ def test_a_finished_command_flushes_its_output_runs_its_exit_handlers_and_keeps_
         "from bot.cli import main\n"
         "main()\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
-    env.update(RAGBOT_CHROMA_PATH=str(store_copy), RAGBOT_SEEDS_DIR=str(ROOT / "seeds"), PYTHONPATH=str(ROOT))
+    env = ragbot_env(RAGBOT_CHROMA_PATH=str(store_copy), RAGBOT_SEEDS_DIR=str(ROOT / "seeds"), PYTHONPATH=str(ROOT))
     questions = ["Where did Interfax report from?", "x" * 2001, "Who blocked the resolution?"]
     out = subprocess.run(
         [sys.executable, "-c", script, "ask", "--json", "-"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from bot.chat import show_answer
 from bot.cli import cli
 from retrieval.engine import Final, TextDelta
 from retrieval.schema import Answer
-from tests.helpers import ROOT
+from tests.helpers import ROOT, ragbot_env
 from tests.helpers.llm_server import LLMServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier:UserWarning")
@@ -123,8 +122,7 @@ def test_offline_ask_never_imports_litellm(store_copy, tmp_path):
         "    assert not exc.code, exc.code\n"
         "print('litellm loaded' if 'litellm' in sys.modules else 'litellm not loaded', file=sys.stderr)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
-    env.update(RAGBOT_CHROMA_PATH=str(store_copy), RAGBOT_SEEDS_DIR=str(ROOT / "seeds"), PYTHONPATH=str(ROOT))
+    env = ragbot_env(RAGBOT_CHROMA_PATH=str(store_copy), RAGBOT_SEEDS_DIR=str(ROOT / "seeds"), PYTHONPATH=str(ROOT))
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
     )

@@ -145,7 +145,8 @@ def write_snapshot(settings: Settings, vectors: VectorStore) -> bool:
     ids: list[str] = vectors.collection.get(include=[])["ids"]
     kept_ids, kept = _previous_copy(settings, str(before[0]))
     row = {pid: i for i, pid in enumerate(kept_ids)}
-    missing = [pid for pid in ids if pid not in row]
+    new = [i for i, pid in enumerate(ids) if pid not in row]
+    missing = [ids[i] for i in new]
     fetched: dict[str, np.ndarray] = {}
     for offset in range(0, len(missing), PAGE):
         got = vectors.collection.get(ids=missing[offset : offset + PAGE], include=["embeddings"])
@@ -157,7 +158,6 @@ def write_snapshot(settings: Settings, vectors: VectorStore) -> bool:
     old = [(i, row[pid]) for i, pid in enumerate(ids) if pid in row]
     if old:
         matrix[[i for i, _ in old]] = kept[[r for _, r in old]]
-    new = [i for i, pid in enumerate(ids) if pid not in row]
     if new:
         raw = np.stack([fetched[ids[i]] for i in new])
         norms = np.linalg.norm(raw, axis=1, keepdims=True)
